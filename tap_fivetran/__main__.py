@@ -1,0 +1,5 @@
+"""``python -m tap_fivetran``."""
+
+from tap_fivetran.tap import TapFivetran
+
+TapFivetran.cli()

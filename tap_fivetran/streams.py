@@ -1,0 +1,385 @@
+"""tap-fivetran streams: declarations only, named and keyed as ../STREAMS.md's contract says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from tap_fivetran.client import ACCEPT_V2, FivetranStream
+from taps_common.errors import ChildNotFoundError
+from taps_common.settings import parse_start_date
+
+SYNC_HISTORY_WINDOW = dt.timedelta(days=7)  # the API refuses longer windows
+
+
+class _List(FivetranStream):
+    records_key = "items"
+
+
+# ----- account, groups, destinations --------------------------------------------------------
+class AccountsStream(FivetranStream):
+    """Who the key belongs to (served from the credential check, no second request)."""
+
+    name = "accounts"
+    path = "/v1/account/info"
+    primary_keys = ("account_id",)
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
+        """The account info fetched when the credentials were checked."""
+        yield dict(self.cp_tap.account_info())  # type: ignore[attr-defined]
+
+
+class GroupsStream(_List):
+    name = "groups"
+    path = "/v1/groups"
+    primary_keys = ("id",)
+
+
+class DestinationsStream(_List):
+    name = "destinations"
+    path = "/v1/destinations"
+    detail_path = "/v1/destinations/{id}"
+    primary_keys = ("id",)
+    accept = ACCEPT_V2
+    secret_trees = ("config",)
+    child_context_fields: ClassVar[dict[str, str]] = {"destination_id": "id"}
+
+
+class DestinationCertificatesStream(_List):
+    name = "destination_certificates"
+    path = "/v1/destinations/{destination_id}/certificates"
+    primary_keys = ("destination_id", "id")
+    parent_stream_type = DestinationsStream
+
+
+class DestinationFingerprintsStream(_List):
+    name = "destination_fingerprints"
+    path = "/v1/destinations/{destination_id}/fingerprints"
+    primary_keys = ("destination_id", "id")
+    parent_stream_type = DestinationsStream
+
+
+# ----- connections and their schema config ---------------------------------------------------
+class ConnectionsStream(_List):
+    name = "connections"
+    path = "/v1/connections"
+    detail_path = "/v1/connections/{id}"
+    primary_keys = ("id",)
+    accept = ACCEPT_V2
+    secret_trees = ("config",)
+    child_context_fields: ClassVar[dict[str, str]] = {"connection_id": "id"}
+
+
+class ConnectionSchemasStream(FivetranStream):
+    """One ``/schemas`` request per connection feeds this stream, tables and columns."""
+
+    name = "connection_schemas"
+    path = "/v1/connections/{connection_id}/schemas"
+    primary_keys = ("connection_id",)
+    parent_stream_type = ConnectionsStream
+
+    def walk(self, context: Mapping[str, Any] | None) -> Iterable[list[dict]]:
+        """A connection with no schema config yet (404 NotFound_SchemaConfig) has no records."""
+        try:
+            yield from super().walk(context)
+        except ChildNotFoundError as exc:
+            if exc.code != "NotFound_SchemaConfig":
+                raise
+            self.logger.debug("No schema config yet for %s", exc.path)
+
+    def get_child_context(self, record: dict, context: Mapping[str, Any] | None) -> dict:
+        """Tables and columns read this record; keep it for their turn (one at a time)."""
+        self._current_parent_record = record
+        return {"connection_id": record["connection_id"]}
+
+
+class _FromSchemaConfig(FivetranStream):
+    """Records derived from the parent's schema config: no request of their own."""
+
+    parent_stream_type = ConnectionSchemasStream
+    requests_per_context = False
+
+    def schema_config(self, context: Mapping[str, Any] | None) -> dict:
+        parent = self._tap.streams["connection_schemas"]
+        record = parent._current_parent_record or {}
+        if context and record.get("connection_id") != context.get("connection_id"):
+            return {}
+        return record
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
+        config = self.schema_config(context)
+        connection_id = config.get("connection_id")
+        for schema_name, schema in sorted((config.get("schemas") or {}).items()):
+            for table_name, table in sorted(((schema or {}).get("tables") or {}).items()):
+                yield from self.rows(connection_id, schema_name, table_name, table or {})
+
+    def rows(self, connection_id: str, schema_name: str, table_name: str, table: dict) -> list:
+        raise NotImplementedError
+
+
+class ConnectionTablesStream(_FromSchemaConfig):
+    name = "connection_tables"
+    primary_keys = ("connection_id", "schema_name", "table_name")
+
+    def rows(self, connection_id: str, schema_name: str, table_name: str, table: dict) -> list:
+        """The table's settings; its columns are the next stream's records."""
+        record = {k: v for k, v in table.items() if k != "columns"}
+        record.update(
+            connection_id=connection_id, schema_name=schema_name, table_name=table_name
+        )
+        return [record]
+
+
+class ConnectionColumnsStream(_FromSchemaConfig):
+    name = "connection_columns"
+    primary_keys = ("connection_id", "schema_name", "table_name", "column_name")
+
+    def rows(self, connection_id: str, schema_name: str, table_name: str, table: dict) -> list:
+        """Only the columns the response lists (user-overridden ones, per Fivetran)."""
+        return [
+            {
+                **(column or {}),
+                "connection_id": connection_id,
+                "schema_name": schema_name,
+                "table_name": table_name,
+                "column_name": column_name,
+            }
+            for column_name, column in sorted((table.get("columns") or {}).items())
+        ]
+
+
+class ConnectionCertificatesStream(_List):
+    name = "connection_certificates"
+    path = "/v1/connections/{connection_id}/certificates"
+    primary_keys = ("connection_id", "id")
+    parent_stream_type = ConnectionsStream
+
+
+class ConnectionFingerprintsStream(_List):
+    name = "connection_fingerprints"
+    path = "/v1/connections/{connection_id}/fingerprints"
+    primary_keys = ("connection_id", "id")
+    parent_stream_type = ConnectionsStream
+
+
+class ConnectionSyncHistoryStream(_List):
+    """Syncs per connection, walked in windows of at most 7 days, oldest window first."""
+
+    name = "connection_sync_history"
+    path = "/v1/connections/{connection_id}/sync-history"
+    primary_keys = ("connection_id", "start_time")
+    replication_key = "start_time"
+    is_sorted = True
+    buffer_per_plan = True
+    selected_by_default = False
+    accept = ACCEPT_V2
+    parent_stream_type = ConnectionsStream
+    state_partitioning_keys = None  # one bookmark per connection
+
+    def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Consecutive windows from the bookmark (or start_date) to now."""
+        start = self.get_starting_timestamp(context) or default_start(self.config)
+        now = dt.datetime.now(dt.UTC)
+        while start < now:
+            end = min(start + SYNC_HISTORY_WINDOW, now)
+            yield {"start_time": iso(start), "end_time": iso(end)}
+            start = end
+
+    def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
+        """Oldest first, so the bookmark can advance safely; drop window-edge repeats."""
+        records.sort(key=lambda r: str(r.get("start_time") or ""))
+        seen = getattr(self, "_edge", set())
+        fresh = [r for r in records if (r.get("connection_id"), r.get("start_time")) not in seen]
+        self._edge = {(r.get("connection_id"), r.get("start_time")) for r in records}
+        return fresh
+
+
+def default_start(config: Mapping[str, Any]) -> dt.datetime:
+    """``start_date`` or 30 days ago."""
+    return parse_start_date(config.get("start_date")) or (
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    )
+
+
+def iso(moment: dt.datetime) -> str:
+    """UTC ISO-8601 with a Z, as Fivetran writes it."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ----- users, teams, memberships, roles -------------------------------------------------------
+class UsersStream(_List):
+    name = "users"
+    path = "/v1/users"
+    primary_keys = ("id",)
+    child_context_fields: ClassVar[dict[str, str]] = {"user_id": "id"}
+
+
+class UserGroupMembershipsStream(_List):
+    name = "user_group_memberships"
+    path = "/v1/users/{user_id}/groups"
+    primary_keys = ("user_id", "group_id")
+    parent_stream_type = UsersStream
+    rename_fields: ClassVar[dict[str, str]] = {"id": "group_id"}
+
+
+class UserConnectionMembershipsStream(_List):
+    name = "user_connection_memberships"
+    path = "/v1/users/{user_id}/connections"
+    primary_keys = ("user_id", "connection_id")
+    parent_stream_type = UsersStream
+    rename_fields: ClassVar[dict[str, str]] = {"id": "connection_id"}
+
+
+class TeamsStream(_List):
+    name = "teams"
+    path = "/v1/teams"
+    primary_keys = ("id",)
+    child_context_fields: ClassVar[dict[str, str]] = {"team_id": "id"}
+
+
+class TeamUserMembershipsStream(_List):
+    name = "team_user_memberships"
+    path = "/v1/teams/{team_id}/users"
+    primary_keys = ("team_id", "user_id")
+    parent_stream_type = TeamsStream
+
+
+class TeamGroupMembershipsStream(_List):
+    name = "team_group_memberships"
+    path = "/v1/teams/{team_id}/groups"
+    primary_keys = ("team_id", "group_id")
+    parent_stream_type = TeamsStream
+    rename_fields: ClassVar[dict[str, str]] = {"id": "group_id"}
+
+
+class TeamConnectionMembershipsStream(_List):
+    name = "team_connection_memberships"
+    path = "/v1/teams/{team_id}/connections"
+    primary_keys = ("team_id", "connection_id")
+    parent_stream_type = TeamsStream
+    rename_fields: ClassVar[dict[str, str]] = {"id": "connection_id"}
+
+
+class RolesStream(_List):
+    name = "roles"
+    path = "/v1/roles"
+    primary_keys = ("name",)
+
+
+# ----- account-level objects ------------------------------------------------------------------
+class WebhooksStream(_List):
+    name = "webhooks"
+    path = "/v1/webhooks"
+    primary_keys = ("id",)
+    secret_values = ("secret",)
+
+
+class SystemKeysStream(_List):
+    name = "system_keys"
+    path = "/v1/system-keys"
+    primary_keys = ("id",)
+    secret_values = ("secret",)
+
+
+class TransformationsStream(_List):
+    name = "transformations"
+    path = "/v1/transformations"
+    primary_keys = ("id",)
+
+
+class TransformationProjectsStream(_List):
+    name = "transformation_projects"
+    path = "/v1/transformation-projects"
+    primary_keys = ("id",)
+
+
+class PrivateLinksStream(_List):
+    name = "private_links"
+    path = "/v1/private-links"
+    primary_keys = ("id",)
+    secret_trees = ("config",)
+
+
+class ProxyAgentsStream(_List):
+    name = "proxy_agents"
+    path = "/v1/proxy"
+    primary_keys = ("id",)
+    child_context_fields: ClassVar[dict[str, str]] = {"agent_id": "id"}
+
+
+class ProxyAgentConnectionsStream(_List):
+    name = "proxy_agent_connections"
+    path = "/v1/proxy/{agent_id}/connections"
+    primary_keys = ("agent_id", "connection_id")
+    parent_stream_type = ProxyAgentsStream
+    rename_fields: ClassVar[dict[str, str]] = {"id": "connection_id"}
+
+
+class HybridDeploymentAgentsStream(_List):
+    name = "hybrid_deployment_agents"
+    path = "/v1/hybrid-deployment-agents"
+    primary_keys = ("id",)
+
+
+class LogServicesStream(_List):
+    name = "log_services"
+    path = "/v1/external-logging"
+    primary_keys = ("id",)
+    secret_trees = ("config",)
+
+
+class ExternalSecretsManagersStream(_List):
+    name = "external_secrets_managers"
+    path = "/v1/external-secrets-managers"
+    primary_keys = ("id",)
+    secret_trees = ("config",)
+
+
+class ConnectorSdkPackagesStream(_List):
+    name = "connector_sdk_packages"
+    path = "/v1/connector-sdk/packages"
+    primary_keys = ("id",)
+
+
+class ConnectorTypesStream(_List):
+    name = "connector_types"
+    path = "/v1/metadata/connector-types"
+    primary_keys = ("id",)
+    selected_by_default = False
+
+
+STREAM_TYPES: tuple[type[FivetranStream], ...] = (
+    AccountsStream,
+    GroupsStream,
+    DestinationsStream,
+    DestinationCertificatesStream,
+    DestinationFingerprintsStream,
+    ConnectionsStream,
+    ConnectionSchemasStream,
+    ConnectionTablesStream,
+    ConnectionColumnsStream,
+    ConnectionCertificatesStream,
+    ConnectionFingerprintsStream,
+    ConnectionSyncHistoryStream,
+    UsersStream,
+    UserGroupMembershipsStream,
+    UserConnectionMembershipsStream,
+    TeamsStream,
+    TeamUserMembershipsStream,
+    TeamGroupMembershipsStream,
+    TeamConnectionMembershipsStream,
+    RolesStream,
+    WebhooksStream,
+    SystemKeysStream,
+    TransformationsStream,
+    TransformationProjectsStream,
+    PrivateLinksStream,
+    ProxyAgentsStream,
+    ProxyAgentConnectionsStream,
+    HybridDeploymentAgentsStream,
+    LogServicesStream,
+    ExternalSecretsManagersStream,
+    ConnectorSdkPackagesStream,
+    ConnectorTypesStream,
+)

@@ -1,0 +1,128 @@
+"""TapFivetran: settings, the shared client and the credential check."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from requests.auth import HTTPBasicAuth
+from singer_sdk import typing as th
+
+from tap_fivetran import streams
+from tap_fivetran.client import retry_after_seconds
+from taps_common.errors import ApiResponseError, CredentialsRejectedError
+from taps_common.http_client import ApiHttpClient, HttpStatusError
+from taps_common.limiter import RateLimiter
+from taps_common.settings import check_api_url, common_properties, missing_secret
+from taps_common.tap_base import ControlPlaneTap
+
+DEFAULT_API_URL = "https://api.fivetran.com"
+REJECTED = (
+    "Fivetran rejected the API key pair (401). Check settings api_key and api_secret "
+    "(env TAP_FIVETRAN_API_KEY, TAP_FIVETRAN_API_SECRET)"
+)
+
+
+class TapFivetran(ControlPlaneTap):
+    """Read-only Singer tap for the Fivetran REST API: account, groups, destinations,
+    connections with config and schema config, users, teams, roles and every membership,
+    webhooks, system keys, agents, log services and more. Only ever sends GET."""
+
+    name = "tap-fivetran"
+    secret_settings = ("api_key", "api_secret")
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_key",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Fivetran API key (scoped user key or system key).",
+        ),
+        th.Property(
+            "api_secret",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Fivetran API secret belonging to api_key.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            description="API base URL without /v1. https only (http allowed for loopback "
+            "test servers).",
+        ),
+        *common_properties(),
+    ).to_dict()
+
+    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
+        """Credentials present, URL safe."""
+        errors = [e for e in (missing_secret(config, n) for n in self.secret_settings) if e]
+        url_error = check_api_url(config.get("api_url", DEFAULT_API_URL), "api_url")
+        return errors + ([url_error] if url_error else [])
+
+    def discover_streams(self) -> list:
+        """Every stream of the contract."""
+        return [stream_type(tap=self) for stream_type in streams.STREAM_TYPES]
+
+    @cached_property
+    def client(self) -> ApiHttpClient:
+        """The one HTTP client of this run (shared by all workers)."""
+        key, secret = self.config["api_key"], self.config["api_secret"]
+        return ApiHttpClient(
+            base_url=self.config.get("api_url") or DEFAULT_API_URL,
+            auth=HTTPBasicAuth(key, secret),
+            user_agent=self.user_agent,
+            timeout=float(self.config.get("request_timeout", 60)),
+            policy=self.retry_policy,
+            limiter=self.limiter,
+            stats=self.stats,
+            logger=self.logger,
+            pool_size=int(self.config.get("max_concurrency", 8)),
+            retry_wait_hint=retry_after_seconds,
+            secrets=(key, secret),
+        )
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Optional global cap; Fivetran's own limit is 20,000 requests per hour."""
+        return RateLimiter(self.config.get("max_requests_per_second"))
+
+    _account_lock = threading.Lock()
+
+    def account_info(self) -> dict:
+        """GET /v1/account/info once: proves the key pair and feeds the accounts stream."""
+        with self._account_lock:
+            cached = getattr(self, "_account", None)
+            if cached is not None:
+                return cached
+            try:
+                body, response = self.client.get_json("/v1/account/info", stream="accounts")
+            except HttpStatusError as err:
+                if err.status == 401:
+                    raise CredentialsRejectedError(REJECTED) from None
+                raise ApiResponseError(
+                    "Fivetran refused the account check", path=err.path, status=err.status
+                ) from None
+            data = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(data, dict):
+                raise ApiResponseError(
+                    "Fivetran answered without the expected 'data' object",
+                    path="/v1/account/info",
+                    status=response.status_code,
+                )
+            self._account = data
+            return data
+
+    def check_credentials(self) -> str:
+        """One request: the account the key pair belongs to."""
+        info = self.account_info()
+        who = "system key" if info.get("system_key_id") else "user key"
+        return f"account {info.get('account_id')} ({info.get('account_name')}), {who}"
+
+    def preflight(self) -> None:
+        """Check the key pair first, so a wrong key is one clear line."""
+        self.account_info()

@@ -1,0 +1,524 @@
+"""tap-segment streams: declarations only, named and keyed as the stream contract says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from tap_segment.client import SegmentStream
+from taps_common.settings import parse_start_date
+
+FUNCTION_RESOURCE_TYPES = (
+    "DESTINATION",
+    "INSERT_DESTINATION",
+    "INSERT_SOURCE",
+    "INSERT_TRANSFORMATION",
+    "SOURCE",
+)
+
+
+def default_start(config: Mapping[str, Any]) -> dt.datetime:
+    """``start_date`` or 30 days ago."""
+    return parse_start_date(config.get("start_date")) or (
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    )
+
+
+def iso(moment: dt.datetime) -> str:
+    """UTC ISO-8601 with milliseconds and a Z, as Segment writes it."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# ----- workspace ------------------------------------------------------------------------------
+class WorkspacesStream(SegmentStream):
+    """The workspace itself (served from the token check, no second request)."""
+
+    name = "workspaces"
+    path = "/"
+    object_key = "workspace"
+    primary_keys = ("id",)
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
+        """The workspace resolved when the token was checked."""
+        workspace = self.cp_tap.workspace_record((context or {})["workspaceId"])  # type: ignore[attr-defined]
+        yield self._with_context_keys(dict(workspace), context)
+
+
+# ----- sources, destinations, warehouses ------------------------------------------------------
+class SourcesStream(SegmentStream):
+    name = "sources"
+    path = "/sources"
+    records_key = "sources"
+    primary_keys = ("id",)
+    secret_values = ("writeKeys",)
+    secret_trees = ("settings",)
+    child_context_fields: ClassVar[dict[str, str]] = {"sourceId": "id"}
+
+
+class SourceSettingsStream(SegmentStream):
+    """``data`` holds ``sourceId`` and ``settings``: the record is the settings object."""
+
+    name = "source_settings"
+    path = "/sources/{sourceId}/settings"
+    primary_keys = ("sourceId",)
+    parent_stream_type = SourcesStream
+
+    def extract_object(self, body: Any, path: str, status: int) -> dict:
+        """Flatten ``data.settings`` next to ``data.sourceId``."""
+        data = self._data(body, path, status)
+        settings = data.get("settings")
+        record = dict(settings) if isinstance(settings, dict) else {}
+        record.update({k: v for k, v in data.items() if k != "settings"})
+        return record
+
+
+class SourceConnectedWarehousesStream(SegmentStream):
+    name = "source_connected_warehouses"
+    path = "/sources/{sourceId}/connected-warehouses"
+    records_key = "warehouses"
+    primary_keys = ("sourceId", "id")
+    parent_stream_type = SourcesStream
+    secret_trees = ("settings",)
+
+
+class DestinationsStream(SegmentStream):
+    name = "destinations"
+    path = "/destinations"
+    records_key = "destinations"
+    primary_keys = ("id",)
+    secret_trees = ("settings",)
+    child_context_fields: ClassVar[dict[str, str]] = {"destinationId": "id"}
+
+
+class DestinationFiltersStream(SegmentStream):
+    name = "destination_filters"
+    path = "/destination/{destinationId}/filters"
+    records_key = "filters"
+    primary_keys = ("id",)
+    parent_stream_type = DestinationsStream
+
+
+class DestinationSubscriptionsStream(SegmentStream):
+    name = "destination_subscriptions"
+    path = "/destinations/{destinationId}/subscriptions"
+    records_key = "subscriptions"
+    primary_keys = ("id",)
+    parent_stream_type = DestinationsStream
+    secret_trees = ("settings",)
+
+
+class WarehousesStream(SegmentStream):
+    name = "warehouses"
+    path = "/warehouses"
+    records_key = "warehouses"
+    primary_keys = ("id",)
+    secret_trees = ("settings",)
+    child_context_fields: ClassVar[dict[str, str]] = {"warehouseId": "id"}
+
+
+class WarehouseConnectionStatesStream(SegmentStream):
+    name = "warehouse_connection_states"
+    path = "/warehouses/{warehouseId}/connection-state"
+    primary_keys = ("warehouseId",)
+    parent_stream_type = WarehousesStream
+    rate_limit_per_minute = 200
+
+
+class WarehouseSyncsStream(SegmentStream):
+    name = "warehouse_syncs"
+    path = "/warehouses/{warehouseId}/syncs"
+    records_key = "reports"
+    primary_keys = ("warehouseId", "sourceId", "start")
+    parent_stream_type = WarehousesStream
+    selected_by_default = False
+    rate_limit_per_minute = 2
+
+
+# ----- Protocols ------------------------------------------------------------------------------
+class TrackingPlansStream(SegmentStream):
+    name = "tracking_plans"
+    path = "/tracking-plans"
+    records_key = "trackingPlans"
+    primary_keys = ("id",)
+    child_context_fields: ClassVar[dict[str, str]] = {"trackingPlanId": "id"}
+
+
+class TrackingPlanRulesStream(SegmentStream):
+    name = "tracking_plan_rules"
+    path = "/tracking-plans/{trackingPlanId}/rules"
+    records_key = "rules"
+    primary_keys = ("trackingPlanId", "type", "key", "version")
+    parent_stream_type = TrackingPlansStream
+    rate_limit_per_minute = 200
+
+
+class TrackingPlanSourcesStream(SegmentStream):
+    name = "tracking_plan_sources"
+    path = "/tracking-plans/{trackingPlanId}/sources"
+    records_key = "sources"
+    primary_keys = ("trackingPlanId", "id")
+    parent_stream_type = TrackingPlansStream
+    secret_values = ("writeKeys",)
+    secret_trees = ("settings",)
+
+
+class TransformationsStream(SegmentStream):
+    name = "transformations"
+    path = "/transformations"
+    records_key = "transformations"
+    primary_keys = ("id",)
+
+
+class FunctionsStream(SegmentStream):
+    """``resourceType`` is required: one walk per type."""
+
+    name = "functions"
+    path = "/functions"
+    records_key = "functions"
+    primary_keys = ("id",)
+
+    def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Every resource type the API knows."""
+        return ({"resourceType": t} for t in FUNCTION_RESOURCE_TYPES)
+
+    def make_records(
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
+    ) -> list[dict]:
+        """Keep the type the function was listed under."""
+        [record] = super().make_records(item, context, plan)
+        record.setdefault("resourceType", plan["resourceType"])
+        return [record]
+
+
+# ----- access: users, groups, roles, invites, labels ------------------------------------------
+class UsersStream(SegmentStream):
+    name = "users"
+    path = "/users"
+    records_key = "users"
+    primary_keys = ("id",)
+
+
+class UserGroupsStream(SegmentStream):
+    name = "user_groups"
+    path = "/groups"
+    records_key = "userGroups"
+    primary_keys = ("id",)
+    child_context_fields: ClassVar[dict[str, str]] = {"userGroupId": "id"}
+
+
+class UserGroupMembersStream(SegmentStream):
+    name = "user_group_members"
+    path = "/groups/{userGroupId}/users"
+    records_key = "users"
+    primary_keys = ("userGroupId", "id")
+    parent_stream_type = UserGroupsStream
+
+
+class _EmailList(SegmentStream):
+    """Invites come back as plain email strings: each becomes a record ``{email}``."""
+
+    def make_records(
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
+    ) -> list[dict]:
+        """``"a@b.c"`` -> ``{"email": "a@b.c"}``."""
+        if isinstance(item, dict):
+            return [item]
+        return [{"email": str(item)}]
+
+
+class UserGroupInvitesStream(_EmailList):
+    name = "user_group_invites"
+    path = "/groups/{userGroupId}/invites"
+    records_key = "emails"
+    primary_keys = ("userGroupId", "email")
+    parent_stream_type = UserGroupsStream
+
+
+class RolesStream(SegmentStream):
+    name = "roles"
+    path = "/roles"
+    records_key = "roles"
+    primary_keys = ("id",)
+
+
+class InvitesStream(_EmailList):
+    name = "invites"
+    path = "/invites"
+    records_key = "invites"
+    primary_keys = ("email",)
+
+
+class LabelsStream(SegmentStream):
+    name = "labels"
+    path = "/labels"
+    records_key = "labels"
+    paginated = False
+    primary_keys = ("key", "value")
+
+
+# ----- audit trail (incremental) --------------------------------------------------------------
+class AuditEventsStream(SegmentStream):
+    """Walked in time windows, oldest first; each window's events (newest first from the API)
+    are sorted ascending, so the bookmark advances safely as records are emitted."""
+
+    name = "audit_events"
+    path = "/audit-events"
+    records_key = "events"
+    primary_keys = ("id",)
+    replication_key = "timestamp"
+    is_sorted = True
+    check_sorted = False  # the lookback re-reads events older than the bookmark on purpose
+    buffer_per_plan = True
+    STATE_MSG_FREQUENCY = 1000
+
+    def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Windows from bookmark - lookback (or start_date) to now."""
+        bookmark = self.get_starting_timestamp(context)
+        lookback = dt.timedelta(minutes=float(self.config.get("audit_lookback_minutes", 5)))
+        start = bookmark - lookback if bookmark else default_start(self.config)
+        window = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
+        now = dt.datetime.now(dt.UTC)
+        self._edge_ids: set[str] = set()
+        while start < now:
+            end = min(start + window, now)
+            yield {"startTime": iso(start), "endTime": iso(end)}
+            start = end
+
+    def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
+        """Ascending by time; drop events already emitted at the previous window's edge."""
+        records.sort(key=lambda r: (str(r.get("timestamp") or ""), str(r.get("id"))))
+        fresh = [r for r in records if r.get("id") not in self._edge_ids]
+        self._edge_ids = {str(r.get("id")) for r in records}
+        return fresh
+
+
+# ----- deletion and suppression, credentials --------------------------------------------------
+class RegulationsStream(SegmentStream):
+    name = "regulations"
+    path = "/regulations"
+    records_key = "regulations"
+    primary_keys = ("id",)
+
+
+class SuppressionsStream(SegmentStream):
+    """Items hold a list ``subjectIds``: one record per subject."""
+
+    name = "suppressions"
+    path = "/suppressions"
+    records_key = "suppressed"
+    primary_keys = ("subjectType", "subjectId")
+
+    def make_records(
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
+    ) -> list[dict]:
+        """Expand ``{subjectType, subjectIds: [...]}``."""
+        [record] = super().make_records(item, context, plan)
+        rest = {k: v for k, v in record.items() if k != "subjectIds"}
+        return [{**rest, "subjectId": sid} for sid in record.get("subjectIds") or []]
+
+
+class CredentialsStream(SegmentStream):
+    name = "credentials"
+    path = "/credentials"
+    records_key = "credentials"
+    primary_keys = ("id",)
+    secret_trees = ("settings",)
+
+
+# ----- usage (incremental by month) -----------------------------------------------------------
+class _UsageStream(SegmentStream):
+    """Daily usage, requested one month (``period``) at a time from start_date to now."""
+
+    primary_keys: ClassVar[tuple[str, ...]] = ("timestamp",)
+    replication_key = "timestamp"
+    is_sorted = True
+    check_sorted = False  # the current month is re-read: values are cumulative in a month
+    buffer_per_plan = True
+
+    def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """First day of every month from the bookmark's month (or start_date) to now."""
+        start = self.get_starting_timestamp(context) or default_start(self.config)
+        month = dt.date(start.year, start.month, 1)
+        today = dt.datetime.now(dt.UTC).date()
+        while month <= today:
+            yield {"period": month.isoformat()}
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+    def make_records(
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
+    ) -> list[dict]:
+        """Keep the month the row was requested for."""
+        [record] = super().make_records(item, context, plan)
+        record.setdefault("period", plan["period"])
+        return [record]
+
+    def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
+        """Oldest day first so the bookmark advances with the records."""
+        records.sort(key=lambda r: (str(r.get("timestamp") or ""), str(r.get("sourceId") or "")))
+        return records
+
+
+class UsageApiCallsDailyStream(_UsageStream):
+    name = "usage_api_calls_daily"
+    path = "/usage/api-calls/daily"
+    records_key = "dailyWorkspaceAPICallsUsage"
+
+
+class UsageApiCallsSourcesDailyStream(_UsageStream):
+    name = "usage_api_calls_sources_daily"
+    path = "/usage/api-calls/sources/daily"
+    records_key = "dailyPerSourceAPICallsUsage"
+    primary_keys = ("sourceId", "timestamp")
+
+
+class UsageMtuDailyStream(_UsageStream):
+    name = "usage_mtu_daily"
+    path = "/usage/mtu/daily"
+    records_key = "dailyWorkspaceMTUUsage"
+
+
+class UsageMtuSourcesDailyStream(_UsageStream):
+    name = "usage_mtu_sources_daily"
+    path = "/usage/mtu/sources/daily"
+    records_key = "dailyPerSourceMTUUsage"
+    primary_keys = ("sourceId", "timestamp")
+
+
+# ----- Engage spaces, reverse ETL -------------------------------------------------------------
+class SpacesStream(SegmentStream):
+    name = "spaces"
+    path = "/spaces"
+    records_key = "spaces"
+    primary_keys = ("id",)
+    child_context_fields: ClassVar[dict[str, str]] = {"spaceId": "id"}
+
+
+class AudiencesStream(SegmentStream):
+    name = "audiences"
+    path = "/spaces/{spaceId}/audiences"
+    records_key = "audiences"
+    primary_keys = ("id",)
+    parent_stream_type = SpacesStream
+    rate_limit_per_minute = 60
+
+
+class ComputedTraitsStream(SegmentStream):
+    name = "computed_traits"
+    path = "/spaces/{spaceId}/computed-traits"
+    records_key = "computedTraits"
+    primary_keys = ("id",)
+    parent_stream_type = SpacesStream
+    rate_limit_per_minute = 25
+
+
+class ReverseEtlModelsStream(SegmentStream):
+    name = "reverse_etl_models"
+    path = "/reverse-etl-models"
+    records_key = "models"
+    primary_keys = ("id",)
+
+
+# ----- catalogs and event volume (not selected by default) ------------------------------------
+class CatalogSourcesStream(SegmentStream):
+    name = "catalog_sources"
+    path = "/catalog/sources"
+    records_key = "sourcesCatalog"
+    primary_keys = ("id",)
+    selected_by_default = False
+
+
+class CatalogDestinationsStream(SegmentStream):
+    name = "catalog_destinations"
+    path = "/catalog/destinations"
+    records_key = "destinationsCatalog"
+    primary_keys = ("id",)
+    selected_by_default = False
+
+
+class CatalogWarehousesStream(SegmentStream):
+    name = "catalog_warehouses"
+    path = "/catalog/warehouses"
+    records_key = "warehousesCatalog"
+    primary_keys = ("id",)
+    selected_by_default = False
+
+
+EVENTS_VOLUME_GROUP_BY = ("eventName", "eventType", "source")
+
+
+class EventsVolumeStream(SegmentStream):
+    """Daily event volume per (event name, type, source), in windows of at most 30 days."""
+
+    name = "events_volume"
+    path = "/events/volume"
+    records_key = "result"
+    primary_keys = ("timestamp", *EVENTS_VOLUME_GROUP_BY)
+    replication_key = "timestamp"
+    is_sorted = True
+    check_sorted = False
+    buffer_per_plan = True
+    selected_by_default = False
+    rate_limit_per_minute = 60
+
+    def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """DAY granularity windows from the bookmark day (or start_date) to now."""
+        start = self.get_starting_timestamp(context) or default_start(self.config)
+        start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        now = dt.datetime.now(dt.UTC)
+        while start < now:
+            end = min(start + dt.timedelta(days=30), now)
+            yield {
+                "granularity": "DAY",
+                "startTime": iso(start),
+                "endTime": iso(end),
+                "groupBy": list(EVENTS_VOLUME_GROUP_BY),
+            }
+            start = end
+
+    def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
+        """Ascending by day."""
+        records.sort(key=lambda r: str(r.get("timestamp") or ""))
+        return records
+
+
+STREAM_TYPES: tuple[type[SegmentStream], ...] = (
+    WorkspacesStream,
+    SourcesStream,
+    SourceSettingsStream,
+    SourceConnectedWarehousesStream,
+    DestinationsStream,
+    DestinationFiltersStream,
+    DestinationSubscriptionsStream,
+    WarehousesStream,
+    WarehouseConnectionStatesStream,
+    WarehouseSyncsStream,
+    TrackingPlansStream,
+    TrackingPlanRulesStream,
+    TrackingPlanSourcesStream,
+    TransformationsStream,
+    FunctionsStream,
+    UsersStream,
+    UserGroupsStream,
+    UserGroupMembersStream,
+    UserGroupInvitesStream,
+    RolesStream,
+    InvitesStream,
+    LabelsStream,
+    AuditEventsStream,
+    RegulationsStream,
+    SuppressionsStream,
+    CredentialsStream,
+    UsageApiCallsDailyStream,
+    UsageApiCallsSourcesDailyStream,
+    UsageMtuDailyStream,
+    UsageMtuSourcesDailyStream,
+    SpacesStream,
+    AudiencesStream,
+    ComputedTraitsStream,
+    ReverseEtlModelsStream,
+    CatalogSourcesStream,
+    CatalogDestinationsStream,
+    CatalogWarehousesStream,
+    EventsVolumeStream,
+)

@@ -1,0 +1,242 @@
+"""TapSegment: settings, one client per workspace, and the token check."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from singer_sdk import typing as th
+from singer_sdk.authenticators import BearerTokenAuthenticator
+
+from tap_segment import streams
+from tap_segment.client import segment_retry_wait
+from taps_common.errors import ApiResponseError, CredentialsRejectedError
+from taps_common.http_client import ApiHttpClient, HttpStatusError
+from taps_common.limiter import RateLimiter
+from taps_common.settings import check_api_url, common_properties
+from taps_common.tap_base import ControlPlaneTap
+
+REGION_URLS = {"us": "https://api.segmentapis.com", "eu": "https://eu1.api.segmentapis.com"}
+
+
+@dataclass(frozen=True)
+class WorkspaceConnection:
+    """Where one workspace's API lives and the token that reads it (never logged)."""
+
+    label: str  # "token" or "workspaces[2]": names the setting to fix
+    base_url: str
+    token: str
+    region: str | None
+
+
+class TapSegment(ControlPlaneTap):
+    """Read-only Singer tap for the Segment Public API: workspace, sources, destinations,
+    warehouses, tracking plans, users, groups, roles, invites, audit events, usage,
+    regulations, functions, spaces and more. Only ever sends GET."""
+
+    name = "tap-segment"
+    secret_settings = ("token",)
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "token",
+            th.StringType,
+            secret=True,
+            description="Segment Public API token of one workspace (Settings > Access "
+            "Management > Tokens). Required unless 'workspaces' is set.",
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            default="us",
+            allowed_values=["us", "eu"],
+            description="Workspace region: 'us' (api.segmentapis.com) or 'eu' "
+            "(eu1.api.segmentapis.com). A token works only in its own region.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            description="API base URL; overrides 'region'. https only (http allowed for "
+            "loopback test servers).",
+        ),
+        th.Property(
+            "workspaces",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("token", th.StringType, secret=True, required=True),
+                    th.Property("region", th.StringType, allowed_values=["us", "eu"]),
+                    th.Property("api_url", th.StringType),
+                )
+            ),
+            description="Several workspaces in one run: a list of {token, region or api_url}. "
+            "Records carry their workspaceId; state is kept per workspace.",
+        ),
+        th.Property(
+            "audit_lookback_minutes",
+            th.NumberType(minimum=0),
+            default=5,
+            description="audit_events re-reads this many minutes before the bookmark, for "
+            "events that land late; duplicates stay within this window.",
+        ),
+        th.Property(
+            "audit_window_hours",
+            th.NumberType(minimum=0.01),
+            default=24,
+            description="audit_events walks time in windows of this size, oldest first.",
+        ),
+        *common_properties(),
+    ).to_dict()
+
+    # ----- settings --------------------------------------------------------------------------
+    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
+        """A token (or workspaces), a known region, safe URLs."""
+        errors: list[str] = []
+        entries = config.get("workspaces")
+        token = config.get("token")
+        if entries in (None, []) and (not isinstance(token, str) or not token.strip()):
+            errors.append(
+                "setting 'token' is "
+                + ("missing" if token is None else "empty")
+                + " (env TAP_SEGMENT_TOKEN); or list several in 'workspaces'"
+            )
+        errors += self._url_errors(config, "")
+        if isinstance(entries, list):
+            for i, entry in enumerate(entries):
+                label = f"workspaces[{i}]"
+                if not isinstance(entry, dict):
+                    errors.append(f"setting '{label}' must be an object {{token, region}}")
+                    continue
+                tok = entry.get("token")
+                if not isinstance(tok, str) or not tok.strip():
+                    errors.append(f"setting '{label}.token' is missing or empty")
+                errors += self._url_errors(entry, f"{label}.")
+        return errors
+
+    @staticmethod
+    def _url_errors(config: Mapping[str, Any], prefix: str) -> list[str]:
+        region = config.get("region")
+        if region is not None and region not in REGION_URLS:
+            return [f"setting '{prefix}region' must be 'us' or 'eu' (got {str(region)[:20]!r})"]
+        if config.get("api_url") is not None:
+            problem = check_api_url(config["api_url"], f"{prefix}api_url")
+            return [problem] if problem else []
+        return []
+
+    def connections(self) -> list[WorkspaceConnection]:
+        """Every configured workspace, the top-level token first."""
+        found: list[WorkspaceConnection] = []
+        default_region = self.config.get("region") or "us"
+        if self.config.get("token"):
+            found.append(self._connection("token", self.config, default_region))
+        for i, entry in enumerate(self.config.get("workspaces") or []):
+            found.append(self._connection(f"workspaces[{i}]", entry, default_region))
+        return found
+
+    @staticmethod
+    def _connection(
+        label: str, entry: Mapping[str, Any], default_region: str
+    ) -> WorkspaceConnection:
+        region = None if entry.get("api_url") else entry.get("region") or default_region
+        base = entry.get("api_url") or REGION_URLS[region or "us"]
+        return WorkspaceConnection(label, base, entry["token"], region)
+
+    # ----- clients and workspace resolution --------------------------------------------------
+    _resolve_lock = threading.Lock()
+
+    def _client(self, conn: WorkspaceConnection) -> ApiHttpClient:
+        return ApiHttpClient(
+            base_url=conn.base_url,
+            auth=BearerTokenAuthenticator(token=conn.token),
+            user_agent=self.user_agent,
+            timeout=float(self.config.get("request_timeout", 60)),
+            policy=self.retry_policy,
+            limiter=self._limiter_for(conn.base_url),
+            stats=self.stats,
+            logger=self.logger,
+            pool_size=int(self.config.get("max_concurrency", 8)),
+            retry_wait_hint=segment_retry_wait,
+            secrets=tuple(c.token for c in self.connections()),
+        )
+
+    def _limiter_for(self, base_url: str) -> RateLimiter:
+        limiters = self.__dict__.setdefault("_limiters", {})
+        if base_url not in limiters:
+            limiter = RateLimiter(self.config.get("max_requests_per_second"))
+            for stream in self.streams.values():
+                per_minute = getattr(stream, "rate_limit_per_minute", None)
+                if per_minute:
+                    limiter.endpoint_limit(stream.name, per_minute)
+            limiters[base_url] = limiter
+        return limiters[base_url]
+
+    def _resolve(self) -> dict[str, tuple[ApiHttpClient, dict]]:
+        """GET / per workspace once: proves each token and names its workspace."""
+        with self._resolve_lock:
+            resolved = self.__dict__.get("_resolved")
+            if resolved is not None:
+                return resolved
+            resolved = {}
+            for conn in self.connections():
+                client = self._client(conn)
+                workspace = self._get_workspace(client, conn)
+                resolved[str(workspace["id"])] = (client, workspace)
+            self._resolved = resolved
+            return resolved
+
+    def _get_workspace(self, client: ApiHttpClient, conn: WorkspaceConnection) -> dict:
+        try:
+            body, response = client.get_json("/", stream="workspaces")
+        except HttpStatusError as err:
+            if err.status in (401, 403, 404):
+                hint = (
+                    f" and that 'region' ({conn.region}) is the workspace's region (us or eu)"
+                    if conn.region
+                    else " and that 'api_url' is the workspace's API host"
+                )
+                raise CredentialsRejectedError(
+                    f"Segment rejected the token in setting '{conn.label}' (HTTP {err.status}). "
+                    f"Check the token{hint}"
+                ) from None
+            raise ApiResponseError(
+                "Segment refused the workspace check", path="/", status=err.status
+            ) from None
+        data = body.get("data") if isinstance(body, dict) else None
+        workspace = data.get("workspace") if isinstance(data, dict) else None
+        if not isinstance(workspace, dict) or not workspace.get("id"):
+            raise ApiResponseError(
+                "Segment answered without the expected 'data.workspace' object",
+                path="/",
+                status=response.status_code,
+            )
+        return workspace
+
+    def workspace_ids(self) -> list[str]:
+        """Ids of every configured workspace, in configuration order."""
+        return list(self._resolve())
+
+    def workspace_record(self, workspace_id: str) -> dict:
+        """The workspace object from the token check."""
+        return self._resolve()[workspace_id][1]
+
+    def client_for(self, workspace_id: str) -> ApiHttpClient:
+        """The client holding this workspace's token."""
+        return self._resolve()[workspace_id][0]
+
+    def clients_by_id(self) -> dict[str, ApiHttpClient]:
+        """Every workspace's client (for scrubbing messages)."""
+        return {k: v[0] for k, v in self.__dict__.get("_resolved", {}).items()}
+
+    def preflight(self) -> None:
+        """Check every token before any stream runs."""
+        self._resolve()
+
+    def check_credentials(self) -> str:
+        """One request per workspace."""
+        names = [f"{w['id']} ({w.get('slug', '')})" for _, w in self._resolve().values()]
+        return "workspaces " + ", ".join(names)
+
+    def discover_streams(self) -> list:
+        """Every stream of the contract."""
+        return [stream_type(tap=self) for stream_type in streams.STREAM_TYPES]

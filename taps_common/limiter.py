@@ -1,0 +1,74 @@
+"""Client-side rate limiting shared by every thread that talks to one API.
+
+Token buckets keep the request rate under the API's documented limits (global and per endpoint);
+a 429 pauses the whole API, not just the thread that saw it, so parallel workers do not keep
+hammering a server that already said stop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class TokenBucket:
+    """``rate`` tokens per second, holding at most ``capacity`` (the allowed burst)."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, capacity)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take one token; return how long the caller must sleep before using it."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            if self._tokens >= 0:
+                return 0.0
+            return -self._tokens / self.rate
+
+
+class RateLimiter:
+    """One per API per run: an optional global bucket, per-endpoint buckets and a 429 pause."""
+
+    def __init__(self, requests_per_second: float | None = None) -> None:
+        self._global = (
+            TokenBucket(requests_per_second, max(1.0, requests_per_second))
+            if requests_per_second
+            else None
+        )
+        self._endpoint: dict[str, TokenBucket] = {}
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    def endpoint_limit(self, key: str, per_minute: float) -> None:
+        """Declare an endpoint's own limit (requests per minute, burst of one minute's worth)."""
+        with self._lock:
+            if key not in self._endpoint:
+                self._endpoint[key] = TokenBucket(per_minute / 60.0, per_minute)
+
+    def pause(self, seconds: float) -> None:
+        """The API said to wait (429): hold every worker until then."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def acquire(self, endpoint_key: str | None = None) -> None:
+        """Block until a request may be sent."""
+        wait = 0.0
+        with self._lock:
+            pause = self._paused_until - time.monotonic()
+        wait = max(wait, pause)
+        if self._global is not None:
+            wait = max(wait, self._global.reserve())
+        bucket = self._endpoint.get(endpoint_key) if endpoint_key else None
+        if bucket is not None:
+            wait = max(wait, bucket.reserve())
+        if wait > 0:
+            self.waited_seconds += wait
+            time.sleep(wait)

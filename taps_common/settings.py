@@ -1,0 +1,156 @@
+"""Settings both taps share, and the checks that turn bad input into one clear line each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+PAGE_SIZE_MAX = 1000
+
+
+def common_properties() -> list[th.Property]:
+    """Settings every tap of this project has, with the same names and defaults."""
+    return [
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="Earliest time for time-windowed streams (audit events, usage, sync "
+            "history). ISO-8601 date or date-time. Default: 30 days ago.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=PAGE_SIZE_MAX),
+            default=PAGE_SIZE_MAX,
+            description="Items per list page (1..1000; 1000 means fewest requests).",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType(minimum=1),
+            default=8,
+            description="Parallel requests for per-parent child and detail endpoints "
+            "(1 = one at a time). Records and state are the same at any value.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType(minimum=0.001),
+            default=60,
+            description="Seconds to wait for one HTTP response before retrying.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=8,
+            description="Retries per request on 429, 5xx, timeouts and dropped connections.",
+        ),
+        th.Property(
+            "max_retry_wait_seconds",
+            th.NumberType(minimum=0),
+            default=600,
+            description="Longest total wait for one request's retries; a Retry-After longer "
+            "than this ends the run with a clear error instead of waiting.",
+        ),
+        th.Property(
+            "backoff_base_seconds",
+            th.NumberType(minimum=0),
+            default=1.0,
+            description="First exponential backoff step for 5xx/timeouts (doubles each retry, "
+            "capped at 60 s). A 429's own wait (header or body) takes precedence.",
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType(minimum=0.01),
+            description="Optional client-side cap on the request rate for the whole API, on "
+            "top of the endpoint limits the API documents.",
+        ),
+        th.Property(
+            "redact_secrets",
+            th.BooleanType,
+            default=True,
+            description="Replace secret values (write keys, passwords, tokens in settings or "
+            "config objects) with '**REDACTED**' before records leave the tap.",
+        ),
+        th.Property(
+            "progress_interval_seconds",
+            th.NumberType(minimum=1),
+            default=30,
+            description="How often long runs log per-stream record and request counts.",
+        ),
+    ]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (the only place plain http is allowed)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(value: Any, setting: str) -> str | None:
+    """Error text for a bad base URL, or None. Plain http only to loopback."""
+    if not isinstance(value, str) or not value.strip():
+        return f"setting '{setting}' is empty; give a URL such as https://host"
+    parts = urlsplit(value)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        return f"setting '{setting}' must be an https:// URL (got scheme '{parts.scheme}')"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return (
+            f"setting '{setting}' uses plain http:// to {parts.hostname}; credentials would "
+            "travel in clear. Use https:// (http is allowed only for 127.0.0.1/localhost)"
+        )
+    return None
+
+
+def parse_start_date(value: Any) -> dt.datetime | None:
+    """Parse ``start_date``; raise ValueError with a friendly text."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"setting 'start_date' is not a date: use ISO-8601 such as 2026-01-31 or "
+                f"2026-01-31T00:00:00Z (got {str(value)[:40]!r})"
+            ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def common_errors(config: Mapping[str, Any]) -> list[str]:
+    """Semantic checks on the shared settings (types are checked by the JSON schema)."""
+    errors: list[str] = []
+    try:
+        parse_start_date(config.get("start_date"))
+    except ValueError as exc:
+        errors.append(str(exc))
+    page_size = config.get("page_size", PAGE_SIZE_MAX)
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or not (
+        1 <= page_size <= PAGE_SIZE_MAX
+    ):
+        errors.append(f"setting 'page_size' must be a whole number from 1 to {PAGE_SIZE_MAX}")
+    conc = config.get("max_concurrency", 8)
+    if not isinstance(conc, int) or isinstance(conc, bool) or conc < 1:
+        errors.append("setting 'max_concurrency' must be a whole number of at least 1")
+    return errors
+
+
+def missing_secret(config: Mapping[str, Any], name: str) -> str | None:
+    """Error text when a credential setting is absent or blank."""
+    value = config.get(name)
+    if value is None:
+        return f"setting '{name}' is missing"
+    if not isinstance(value, str) or not value.strip():
+        return f"setting '{name}' is empty"
+    return None

@@ -1,0 +1,311 @@
+"""The stream base both taps declare their streams on.
+
+A stream is a declaration (name, path, list key, keys, parent, secret fields); this class does the
+walking: pages with a cursor guard, one request plan per context, the entitlement rules, child
+404 skips, detail merges and child prefetch through the fan-out pool, and redaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Stream
+
+from taps_common.errors import ApiResponseError, ChildNotFoundError, NotEntitledError
+from taps_common.fanout import context_key, unwrap
+from taps_common.http_client import ApiHttpClient, HttpStatusError
+from taps_common.redaction import redact_tree, redact_value
+
+if TYPE_CHECKING:
+    from taps_common.tap_base import ControlPlaneTap
+
+MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
+MAX_LOGGED_CHILD_SKIPS = 5
+
+
+class ApiStream(Stream):
+    """Base for every stream: subclasses per API implement the envelope and paginator hooks."""
+
+    path: ClassVar[str] = ""
+    records_key: ClassVar[str | None] = None  # list key; None for single-object endpoints
+    paginated: ClassVar[bool] = True
+    detail_path: ClassVar[str | None] = None  # per-item GET merged into the list item
+    secret_values: ClassVar[tuple[str, ...]] = ()  # fields whose whole value is a secret
+    secret_trees: ClassVar[tuple[str, ...]] = ()  # free-form objects: redact secret-named keys
+    rate_limit_per_minute: ClassVar[float | None] = None  # the endpoint's own documented limit
+    accept: ClassVar[str] = "application/json"
+
+    def __init__(self, tap: ControlPlaneTap) -> None:
+        super().__init__(tap=tap)
+        self.cp_tap = tap
+        self._not_entitled: str | None = None
+        self._prefetched: dict[tuple, Any] = {}
+        self._warn_lock = threading.Lock()
+        self._child_skips = 0
+        self._current_parent_record: dict | None = None
+
+    # ----- hooks each API implements -------------------------------------------------------
+    def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
+        """The HTTP client for this context (one API connection)."""
+        raise NotImplementedError
+
+    def page_params(self, cursor: str | None) -> dict[str, Any]:
+        """Query parameters asking for one page after ``cursor``."""
+        raise NotImplementedError
+
+    def extract_page(self, body: Any, path: str, status: int) -> tuple[list, str | None]:
+        """Items and next cursor from a list response; raise ApiResponseError if malformed."""
+        raise NotImplementedError
+
+    def extract_object(self, body: Any, path: str, status: int) -> dict:
+        """The object of a single-object response; raise ApiResponseError if malformed."""
+        raise NotImplementedError
+
+    def classify_error(self, err: HttpStatusError, *, is_child: bool) -> Exception:
+        """Map a non-retriable status to NotEntitled / ChildNotFound / ApiResponseError."""
+        raise NotImplementedError
+
+    # ----- hooks streams may override ------------------------------------------------------
+    def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Extra query parameters, one walk per entry (e.g. one per resource type or month)."""
+        return ({},)
+
+    def make_records(
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
+    ) -> list[dict]:
+        """Turn one API item into records (most streams: the item itself plus parent keys)."""
+        if not isinstance(item, dict):
+            raise ApiResponseError(
+                f"Expected an object in the '{self.records_key}' list, got {type(item).__name__}",
+                path=self.path,
+            )
+        return [item]
+
+    def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
+        """Called with every record of one plan when the stream buffers per plan."""
+        return records
+
+    buffer_per_plan: ClassVar[bool] = False  # emit a plan's records only after it completes
+
+    # ----- request machinery ---------------------------------------------------------------
+    def url_path(self, context: Mapping[str, Any] | None, template: str | None = None) -> str:
+        """Fill ``{placeholders}`` from the context."""
+        return (template or self.path).format(**dict(context or {}))
+
+    @property
+    def is_child(self) -> bool:
+        """Child streams skip a 404 parent instead of ending the stream."""
+        return self.parent_stream_type is not None
+
+    def fetch(
+        self, path: str, params: Mapping[str, Any], context: Mapping[str, Any] | None
+    ) -> tuple[Any, int]:
+        """One GET through the shared client, errors mapped by the API's rules."""
+        client = self.client_for(context)
+        try:
+            body, response = client.get_json(
+                path,
+                params,
+                accept=self.accept,
+                stream=self.name,
+                limiter_key=self.name if self.rate_limit_per_minute else None,
+            )
+        except HttpStatusError as err:
+            raise self.classify_error(err, is_child=self.is_child) from None
+        return body, response.status_code
+
+    def walk(self, context: Mapping[str, Any] | None) -> Iterator[list[dict]]:
+        """Yield records page by page for every request plan of this context."""
+        path = self.url_path(context)
+        for plan in self.request_plans(context):
+            buffered: list[dict] = []
+            cursor: str | None = None
+            seen: set[str] = set()
+            for _ in range(MAX_PAGES):
+                params = dict(plan)
+                if self.paginated and self.records_key:
+                    params.update(self.page_params(cursor))
+                body, status = self.fetch(path, params, context)
+                if self.records_key:
+                    items, next_cursor = self.extract_page(body, path, status)
+                else:
+                    items, next_cursor = [self.extract_object(body, path, status)], None
+                page = [
+                    self._with_context_keys(rec, context)
+                    for item in items
+                    for rec in self.make_records(item, context, plan)
+                ]
+                if self.buffer_per_plan:
+                    buffered.extend(page)
+                elif page:
+                    yield page
+                if not self.paginated or not next_cursor:
+                    break
+                if next_cursor in seen or next_cursor == cursor:
+                    raise ApiResponseError(
+                        "The API returned a pagination cursor it had already returned; "
+                        "stopping instead of looping",
+                        path=path,
+                        status=status,
+                    )
+                seen.add(next_cursor)
+                cursor = next_cursor
+            else:  # pragma: no cover - needs a million pages
+                raise ApiResponseError(f"More than {MAX_PAGES} pages", path=path)
+            if self.buffer_per_plan:
+                done = self.on_plan_finished(buffered, plan)
+                if done:
+                    yield done
+
+    def _with_context_keys(self, record: dict, context: Mapping[str, Any] | None) -> dict:
+        props = self.schema.get("properties", {})
+        for key, value in (context or {}).items():
+            if key in props and key not in record:
+                record[key] = value
+        return record
+
+    def fetch_all(self, context: Mapping[str, Any] | None) -> list[dict]:
+        """Every record of one context (used by the fan-out workers)."""
+        return [rec for page in self.walk(context) for rec in page]
+
+    # ----- SDK entry point -----------------------------------------------------------------
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
+        """Yield records, honouring gating and child skips, prefetching children per page."""
+        if self._not_entitled:
+            return
+        key = context_key(context)
+        try:
+            if key in self._prefetched:
+                pages: Iterable[list[dict]] = [unwrap(self._prefetched.pop(key))]
+            else:
+                pages = self.walk(context)
+            for page in pages:
+                yield from self.prepare_page(page, context)
+        except NotEntitledError as exc:
+            self.mark_not_entitled(exc)
+        except ChildNotFoundError as exc:
+            self.note_child_skip(exc)
+
+    def prepare_page(self, page: list[dict], context: Mapping[str, Any] | None) -> list[dict]:
+        """Merge details and prefetch children for one page of records, concurrently."""
+        pool = self.cp_tap.fanout
+        if self.detail_path:
+            merged = pool.map_ordered(lambda rec: self._merge_detail(rec, context), page)
+            page = []
+            for result in merged:
+                try:
+                    rec = unwrap(result)
+                except ChildNotFoundError as exc:
+                    self.note_child_skip(exc)
+                    continue
+                page.append(rec)
+        self._prefetch_children(page, context)
+        return page
+
+    def _merge_detail(self, record: dict, context: Mapping[str, Any] | None) -> dict:
+        path = self.url_path({**dict(context or {}), **record}, self.detail_path)
+        try:
+            body, status = self.fetch(path, {}, context)
+        except NotEntitledError as exc:
+            # The detail is gated while the list is not: keep the list item, say so once.
+            self.warn_once(f"detail {exc}")
+            return record
+        except ChildNotFoundError as exc:
+            raise ChildNotFoundError(exc.path, exc.status, exc.code or "deleted") from None
+        detail = self.extract_object(body, path, status)
+        return {**record, **detail}
+
+    def _prefetch_children(self, page: list[dict], context: Mapping[str, Any] | None) -> None:
+        children = [
+            c
+            for c in self.child_streams
+            if isinstance(c, ApiStream)
+            and c.requests_per_context
+            and (c.selected or c.has_selected_descendents)
+            and not c._not_entitled
+        ]
+        if not children or self.cp_tap.fanout.max_concurrency <= 1:
+            return
+        jobs: list[tuple[ApiStream, dict]] = []
+        for record in page:
+            for child_ctx in self.generate_child_contexts(record, dict(context or {})):
+                if child_ctx is None:
+                    continue
+                jobs.extend((child, dict(child_ctx)) for child in children)
+        results = self.cp_tap.fanout.map_ordered(lambda job: job[0].fetch_all(job[1]), jobs)
+        for (child, ctx), result in zip(jobs, results, strict=True):
+            child._prefetched[context_key(ctx)] = result
+
+    requests_per_context: ClassVar[bool] = True  # False for children derived from the parent
+
+    # ----- entitlement and skip reporting --------------------------------------------------
+    def mark_not_entitled(self, exc: NotEntitledError) -> None:
+        """End this stream (all contexts) with one warning; the run goes on."""
+        with self._warn_lock:
+            if self._not_entitled:
+                return
+            self._not_entitled = exc.reason
+        self._prefetched.clear()
+        self.cp_tap.stats.skip(self.name, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
+        self.logger.warning(
+            "Stream '%s' skipped: %s answered HTTP %s (%s). No records for this stream; "
+            "the run goes on.",
+            self.name,
+            exc.path,
+            exc.status,
+            exc.reason,
+        )
+
+    def note_child_skip(self, exc: ChildNotFoundError) -> None:
+        """A parent's object vanished between list and detail: skip it, warn (bounded)."""
+        with self._warn_lock:
+            self._child_skips += 1
+            count = self._child_skips
+        self.cp_tap.stats.add("warnings", f"{self.name}: 404 skipped")
+        if count <= MAX_LOGGED_CHILD_SKIPS:
+            self.logger.warning(
+                "Stream '%s': %s answered HTTP %s%s; the object was probably deleted after it "
+                "was listed. Skipped.",
+                self.name,
+                exc.path,
+                exc.status,
+                f" {exc.code}" if exc.code else "",
+            )
+        elif count == MAX_LOGGED_CHILD_SKIPS + 1:
+            self.logger.warning("Stream '%s': more 404 skips; counted in the summary", self.name)
+
+    def warn_once(self, message: str) -> None:
+        """Log a warning only the first time it is seen for this stream."""
+        with self._warn_lock:
+            seen = getattr(self, "_warned", set())
+            if message in seen:
+                return
+            seen.add(message)
+            self._warned = seen
+        self.logger.warning("Stream '%s': %s", self.name, message)
+
+    # ----- redaction -----------------------------------------------------------------------
+    def post_process(self, row: dict, context: Mapping[str, Any] | None = None) -> dict | None:
+        """Redact secrets before the record leaves the tap (unless redact_secrets is false)."""
+        self.cp_tap.stats.add("records", self.name)
+        if not self.config.get("redact_secrets", True):
+            return row
+        for name in self.secret_values:
+            if name in row:
+                row[name] = redact_value(row[name])
+        for name in self.secret_trees:
+            if isinstance(row.get(name), (dict, list)):
+                row[name] = redact_tree(row[name], self.extra_secret_keys())
+        return row
+
+    def extra_secret_keys(self) -> Iterable[str]:
+        """Key names known to be secret beyond the name pattern (e.g. password-format fields)."""
+        return ()
+
+
+def log_level_name(logger: logging.Logger) -> str:
+    """Name of the effective level (for diagnostics)."""
+    return logging.getLevelName(logger.getEffectiveLevel())

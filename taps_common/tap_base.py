@@ -1,0 +1,169 @@
+"""The Tap base both taps share: settings checks, run-wide pool and stats, progress, summary."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from jsonschema import Draft7Validator
+from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._packaging import get_package_version
+
+from taps_common.errors import ApiResponseError
+from taps_common.fanout import FanoutPool
+from taps_common.http_client import RetryPolicy, RunStats
+from taps_common.settings import common_errors
+
+DIST_NAME = "control-plane-taps"
+
+
+class ControlPlaneTap(Tap):
+    """Base tap: validates settings into one line each, owns the run's pool and counters."""
+
+    package_name = DIST_NAME
+    secret_settings: tuple[str, ...] = ()
+
+    # ----- settings ----------------------------------------------------------------------
+    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
+        """Tap-specific setting errors (credentials, region, ...)."""
+        return []
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        config = self._config
+        errors = self.tap_errors(config) + common_errors(config)
+        named = {e.split("'")[1] for e in errors if "'" in e}
+        schema = dict(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        for err in Draft7Validator(schema).iter_errors(config):
+            text = self._describe_schema_error(err)
+            setting = text.split("'")[1] if "'" in text else ""
+            if setting not in named:
+                named.add(setting)
+                errors.append(text)
+        if errors and raise_errors:
+            lines = [f"{self.name}: {e}" for e in errors]
+            raise ConfigValidationError(lines[0], errors=lines, schema=None)
+        return errors
+
+    def _describe_schema_error(self, err: Any) -> str:
+        path = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "required":
+            missing = str(err.message).split("'")[1] if "'" in str(err.message) else "?"
+            return f"setting '{(path + '.') if path else ''}{missing}' is missing"
+        name = path or "?"
+        limits = {
+            "minimum": f"must be at least {err.validator_value}",
+            "maximum": f"must be at most {err.validator_value}",
+            "type": f"must be of type {err.validator_value}",
+            "enum": f"must be one of {err.validator_value}",
+            "format": f"must be a valid {err.validator_value}",
+        }
+        # Never echo the value itself: it may be a credential.
+        return f"setting '{name}' {limits.get(err.validator, 'is not valid')}"
+
+    # ----- run-wide machinery --------------------------------------------------------------
+    @cached_property
+    def stats(self) -> RunStats:
+        """Counters for progress logs and the end-of-run summary."""
+        return RunStats()
+
+    @cached_property
+    def fanout(self) -> FanoutPool:
+        """The bounded worker pool for per-parent requests."""
+        return FanoutPool(int(self.config.get("max_concurrency", 8)))
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """Retry bounds from settings."""
+        return RetryPolicy(
+            max_retries=int(self.config.get("max_retries", 8)),
+            max_wait_seconds=float(self.config.get("max_retry_wait_seconds", 600)),
+            backoff_base_seconds=float(self.config.get("backoff_base_seconds", 1.0)),
+        )
+
+    @cached_property
+    def user_agent(self) -> str:
+        """``tap-x/<version>``: lets the API owner see who calls."""
+        return f"{self.name}/{get_package_version(DIST_NAME)}"
+
+    def check_credentials(self) -> str:
+        """One request per API connection; return a one-line description of who we are."""
+        raise NotImplementedError
+
+    def preflight(self) -> None:
+        """Called before streams sync: prove the credentials with one request."""
+
+    def run_connection_test(self) -> bool:
+        """``--test``: one cheap request per API connection, then report ok or what failed."""
+        detail = self.check_credentials()
+        self.logger.info("%s: credentials ok (%s)", self.name, detail)
+        print(f"{self.name}: credentials ok ({detail})")
+        return True
+
+    def sync_all(self) -> None:
+        """Sync with periodic progress logs and a summary at the end."""
+        started = time.monotonic()
+        stop = threading.Event()
+        reporter = threading.Thread(
+            target=self._report_progress, args=(stop, started), daemon=True, name="progress"
+        )
+        reporter.start()
+        ok = False
+        try:
+            self.preflight()
+            super().sync_all()
+            ok = True
+        except ApiResponseError as exc:
+            # Known failure (bad credentials, broken response, retries exhausted): one line.
+            self.logger.error("%s: %s", self.name, exc)
+            raise SystemExit(1) from None
+        finally:
+            stop.set()
+            self.fanout.shutdown()
+            self._log_summary(started, ok=ok)
+
+    def _report_progress(self, stop: threading.Event, started: float) -> None:
+        interval = float(self.config.get("progress_interval_seconds", 30))
+        while not stop.wait(interval):
+            s = self.stats
+            busy = ", ".join(
+                f"{name}={s.records.get(name, 0)} records/{s.requests.get(name, 0)} requests"
+                for name in sorted(set(s.requests) | set(s.records))
+            )
+            self.logger.info(
+                "progress after %.0f s: %d requests, %d retries; %s",
+                time.monotonic() - started,
+                sum(s.requests.values()),
+                sum(s.retries.values()),
+                busy or "no requests yet",
+            )
+
+    def _log_summary(self, started: float, *, ok: bool) -> None:
+        s = self.stats
+        self.logger.info(
+            "summary: %s in %.1f s; %d streams with records, %d records, %d requests, "
+            "%d retries, %d skipped streams",
+            "finished" if ok else "FAILED",
+            time.monotonic() - started,
+            sum(1 for v in s.records.values() if v),
+            sum(s.records.values()),
+            sum(s.requests.values()),
+            sum(s.retries.values()),
+            len(s.skipped),
+        )
+        for name in sorted(s.records):
+            self.logger.info(
+                "summary: stream %s: %d records, %d requests, %d retries",
+                name,
+                s.records[name],
+                s.requests.get(name, 0),
+                s.retries.get(name, 0),
+            )
+        for name, reason in sorted(s.skipped.items()):
+            self.logger.info("summary: skipped stream %s: %s", name, reason)
+        for what, count in sorted(s.warnings.items()):
+            self.logger.info("summary: %s: %d", what, count)

@@ -1,0 +1,90 @@
+"""The contract between the sandbox HTTP server and each emulated API.
+
+The server (``taps_sandbox.server``) owns sockets, latency, the rate limit, fault injection, gating
+and the request log. Each API (``segment_api``, ``fivetran_api``) only turns one authenticated GET
+into a response, in that API's own envelope and error style.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Every secret-bearing value the sandbox serves, and every credential it accepts, contains this
+# marker, so a test can scan any output for it.
+SENTINEL = "SENTINEL-SECRET"
+
+SEGMENT_TOKEN = f"{SENTINEL}-segment-token-ws1"
+SEGMENT_TOKEN_2 = f"{SENTINEL}-segment-token-ws2"
+FIVETRAN_API_KEY = f"{SENTINEL}-fivetran-key"
+FIVETRAN_API_SECRET = f"{SENTINEL}-fivetran-secret"
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """Knobs shared by both APIs. Defaults give a small, clean, fast server."""
+
+    size: str = "small"  # "small" (tests), "medium", "large" (benchmarks)
+    counts: dict[str, int] = field(default_factory=dict)  # per-collection overrides of `size`
+    seed: int = 1
+    latency_ms: float = 0.0  # added to every request
+    rate_limit_per_second: float = 0.0  # 0 = off; above it each API answers 429 its own way
+    fault_rate: float = 0.0  # share of requests answered with a fault from `fault_kinds`
+    fault_kinds: tuple[str, ...] = ("429", "500", "502", "503", "reset", "timeout")
+    timeout_sleep_s: float = 3.0  # how long a "timeout" fault stalls before closing
+    deleted_children: int = 0  # objects listed but answering 404 on detail / child endpoints
+    # (path prefix relative to the API root, HTTP status): endpoints whose feature is off,
+    # e.g. ("/functions", 403) for Segment or ("/v1/system-keys", 403) for Fivetran.
+    gated: tuple[tuple[str, int], ...] = ()
+    # (path regex relative to the API root, kind): responses that break the API's promise.
+    # kinds: invalid_json, missing_list_key, repeat_cursor, html_error, error_envelope_200
+    broken: tuple[tuple[str, str], ...] = ()
+    echo_request_in_errors: bool = False  # 5xx bodies echo request headers (leak test)
+
+
+@dataclass
+class ApiResponse:
+    """One response: status, headers and a body (JSON-encoded when ``body`` is not bytes)."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        """Return the body as bytes (JSON unless already bytes)."""
+        if isinstance(self.body, bytes):
+            return self.body
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+class ApiBase:
+    """One emulated API. Subclasses implement ``handle`` and the API-specific error shapes."""
+
+    name: str = ""  # "segment" or "fivetran": also the URL prefix, /segment or /fivetran
+
+    def __init__(self, options: SandboxOptions) -> None:
+        self.options = options
+
+    def handle(
+        self, path: str, query: dict[str, list[str]], headers: dict[str, str]
+    ) -> ApiResponse:
+        """Answer one GET. ``path`` is relative to the API root (``/sources``, ``/v1/groups``).
+
+        ``headers`` keys are lower-case. Checks auth itself (401 in the API's style).
+        """
+        raise NotImplementedError
+
+    def error(self, status: int, message: str, code: str | None = None) -> ApiResponse:
+        """An error response in this API's envelope."""
+        raise NotImplementedError
+
+    def rate_limited(self, wait_ms: int) -> ApiResponse:
+        """A 429 in this API's style, telling the client to wait ``wait_ms``."""
+        raise NotImplementedError
+
+    def list_key_paths(self) -> tuple[str, ...]:
+        """Not used by the server; documented hook for tests."""
+        return ()
