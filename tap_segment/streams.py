@@ -453,7 +453,7 @@ class EventsVolumeStream(SegmentStream):
     name = "events_volume"
     path = "/events/volume"
     records_key = "result"
-    primary_keys = ("timestamp", *EVENTS_VOLUME_GROUP_BY)
+    primary_keys = ("timestamp", "eventName", "eventType", "sourceId")
     replication_key = "timestamp"
     is_sorted = True
     check_sorted = False
@@ -475,6 +475,22 @@ class EventsVolumeStream(SegmentStream):
                 "groupBy": list(EVENTS_VOLUME_GROUP_BY),
             }
             start = end
+
+    def make_records(
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]  # noqa: ANN401
+    ) -> list[dict]:
+        """One record per datapoint of the item's ``series``, keyed by its group values."""
+        [record] = super().make_records(item, context, plan)
+        series = record.pop("series", None) or []
+        source = record.get("source") if isinstance(record.get("source"), dict) else {}
+        record["sourceId"] = str(source.get("id") or "")
+        record["eventName"] = record.get("eventName") or ""
+        record["eventType"] = record.get("eventType") or ""
+        return [
+            {**record, "timestamp": point.get("time"), "count": point.get("count")}
+            for point in series
+            if isinstance(point, dict)
+        ]
 
     def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
         """Ascending by day."""

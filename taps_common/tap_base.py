@@ -10,6 +10,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._packaging import get_package_version
 
@@ -25,6 +26,7 @@ class ControlPlaneTap(Tap):
     """Base tap: validates settings into one line each, owns the run's pool and counters."""
 
     package_name = DIST_NAME
+    message_writer_class = MsgSpecWriter  # faster JSON lines than the stdlib writer
     secret_settings: tuple[str, ...] = ()
 
     # ----- settings ----------------------------------------------------------------------
