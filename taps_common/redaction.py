@@ -11,18 +11,26 @@ from typing import Any
 
 REDACTED = "**REDACTED**"
 
-# Key names that hold secrets in free-form settings/config objects.
-SECRET_KEY_PATTERN = re.compile(
-    r"(pass(word|phrase)?|pwd|secret|token|api_?key|apikey|private|credential|"
-    r"(^|_|[a-z])key$|keys$|^key|signing|connection_?string|sas_?(url|token)|"
-    r"client_?secret|auth(entication|orization)?_?(code|header|value)|cookie|session)",
-    re.IGNORECASE,
+# Words that mark a settings/config key as secret, matched on the key's words
+# (snake_case, camelCase, kebab-case and dotted names are split into words).
+SECRET_WORDS = frozenset(
+    {
+        "password", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token",
+        "tokens", "key", "keys", "apikey", "writekey", "credential", "credentials", "private",
+        "privatekey", "cookie", "session", "signature", "sas", "salt", "otp", "pin",
+    }
 )
+SECRET_PHRASES = ("connection_string", "connectionstring", "client_secret", "auth_header")
+_WORD_SPLIT = re.compile(r"[^a-zA-Z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
 def is_secret_key(name: str) -> bool:
     """Whether a settings/config key names a secret (key, token, secret, password, ...)."""
-    return bool(SECRET_KEY_PATTERN.search(name))
+    words = {w.lower() for w in _WORD_SPLIT.split(name) if w}
+    if words & SECRET_WORDS:
+        return True
+    lowered = name.lower()
+    return any(phrase in lowered for phrase in SECRET_PHRASES)
 
 
 def redact_value(value: Any) -> Any:
