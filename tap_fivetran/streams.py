@@ -171,6 +171,7 @@ class ConnectionSyncHistoryStream(_List):
     primary_keys = ("connection_id", "start_time")
     replication_key = "start_time"
     is_sorted = True
+    check_sorted = False  # the bookmark's own sync is re-read (window start is inclusive)
     buffer_per_plan = True
     selected_by_default = False
     accept = ACCEPT_V2
@@ -179,7 +180,7 @@ class ConnectionSyncHistoryStream(_List):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Consecutive windows from the bookmark (or start_date) to now."""
-        start = self.get_starting_timestamp(context) or default_start(self.config)
+        start = self.starting_timestamp(context) or default_start(self.config)
         now = dt.datetime.now(dt.UTC)
         while start < now:
             end = min(start + SYNC_HISTORY_WINDOW, now)

@@ -274,7 +274,7 @@ class AuditEventsStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Windows from bookmark - lookback (or start_date) to now."""
-        bookmark = self.get_starting_timestamp(context)
+        bookmark = self.starting_timestamp(context)
         lookback = dt.timedelta(minutes=float(self.config.get("audit_lookback_minutes", 5)))
         start = bookmark - lookback if bookmark else default_start(self.config)
         window = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
@@ -338,7 +338,7 @@ class _UsageStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """First day of every month from the bookmark's month (or start_date) to now."""
-        start = self.get_starting_timestamp(context) or default_start(self.config)
+        start = self.starting_timestamp(context) or default_start(self.config)
         month = dt.date(start.year, start.month, 1)
         today = dt.datetime.now(dt.UTC).date()
         while month <= today:
@@ -463,7 +463,7 @@ class EventsVolumeStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """DAY granularity windows from the bookmark day (or start_date) to now."""
-        start = self.get_starting_timestamp(context) or default_start(self.config)
+        start = self.starting_timestamp(context) or default_start(self.config)
         start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         now = dt.datetime.now(dt.UTC)
         while start < now:
@@ -477,7 +477,7 @@ class EventsVolumeStream(SegmentStream):
             start = end
 
     def make_records(
-        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]  # noqa: ANN401
+        self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
     ) -> list[dict]:
         """One record per datapoint of the item's ``series``, keyed by its group values."""
         [record] = super().make_records(item, context, plan)

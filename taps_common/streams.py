@@ -46,6 +46,7 @@ class ApiStream(Stream):
         self._warn_lock = threading.Lock()
         self._child_skips = 0
         self._current_parent_record: dict | None = None
+        self._starts: dict[tuple, Any] = {}
 
     # ----- hooks each API implements -------------------------------------------------------
     def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
@@ -234,12 +235,29 @@ class ApiStream(Stream):
             for child_ctx in self.generate_child_contexts(record, dict(context or {})):
                 if child_ctx is None:
                     continue
-                jobs.extend((child, dict(child_ctx)) for child in children)
+                for child in children:
+                    child.remember_start(child_ctx)
+                    jobs.append((child, dict(child_ctx)))
         results = self.cp_tap.fanout.map_ordered(lambda job: job[0].fetch_all(job[1]), jobs)
         for (child, ctx), result in zip(jobs, results, strict=True):
             child._prefetched[context_key(ctx)] = result
 
     requests_per_context: ClassVar[bool] = True  # False for children derived from the parent
+
+    def remember_start(self, context: Mapping[str, Any]) -> None:
+        """Read the bookmark in the main thread: the SDK's state is not thread-safe."""
+        if self.replication_key:
+            # The SDK records a context's starting value only when it syncs that context,
+            # which is after the prefetch; record it now (the SDK's call later is the same).
+            self._write_starting_replication_value(dict(context))
+            self._starts[context_key(context)] = self.get_starting_timestamp(dict(context))
+
+    def starting_timestamp(self, context: Mapping[str, Any] | None) -> Any:  # noqa: ANN401
+        """The bookmark (or start_date) of this context, as read before fan-out."""
+        key = context_key(context)
+        if key in self._starts:
+            return self._starts.pop(key)
+        return self.get_starting_timestamp(dict(context) if context else None)
 
     # ----- entitlement and skip reporting --------------------------------------------------
     def mark_not_entitled(self, exc: NotEntitledError) -> None:

@@ -1,0 +1,249 @@
+"""tap-fivetran against the sandbox over real HTTP: every stream, keys, fields, skips, requests."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from taps_common.redaction import REDACTED
+from taps_sandbox.base import SENTINEL
+from tests.conftest import fivetran_config
+from tests.expected import FIVETRAN_LISTS, fivetran_items, leaf_paths
+from tests.tap_runner import discover, run_tap, select
+
+CONTRACT_KEYS = {
+    "accounts": ["account_id"],
+    "groups": ["id"],
+    "destinations": ["id"],
+    "destination_certificates": ["destination_id", "id"],
+    "destination_fingerprints": ["destination_id", "id"],
+    "connections": ["id"],
+    "connection_schemas": ["connection_id"],
+    "connection_tables": ["connection_id", "schema_name", "table_name"],
+    "connection_columns": ["connection_id", "schema_name", "table_name", "column_name"],
+    "connection_certificates": ["connection_id", "id"],
+    "connection_fingerprints": ["connection_id", "id"],
+    "users": ["id"],
+    "user_group_memberships": ["user_id", "group_id"],
+    "user_connection_memberships": ["user_id", "connection_id"],
+    "teams": ["id"],
+    "team_user_memberships": ["team_id", "user_id"],
+    "team_group_memberships": ["team_id", "group_id"],
+    "team_connection_memberships": ["team_id", "connection_id"],
+    "roles": ["name"],
+    "webhooks": ["id"],
+    "system_keys": ["id"],
+    "transformations": ["id"],
+    "transformation_projects": ["id"],
+    "private_links": ["id"],
+    "proxy_agents": ["id"],
+    "proxy_agent_connections": ["agent_id", "connection_id"],
+    "hybrid_deployment_agents": ["id"],
+    "log_services": ["id"],
+    "external_secrets_managers": ["id"],
+    "connector_sdk_packages": ["id"],
+    "connector_types": ["id"],
+    "connection_sync_history": ["connection_id", "start_time"],
+}
+NOT_DEFAULT = {"connector_types", "connection_sync_history"}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return discover("tap-fivetran", fivetran_config())
+
+
+@pytest.fixture(scope="module")
+def full_run(catalog, sandbox):
+    """Every stream selected, small pages, parallel fan-out."""
+    run = run_tap(
+        "tap-fivetran",
+        fivetran_config(max_concurrency=4, start_date="2026-11-01T00:00:00Z"),
+        catalog=select(catalog, "all"),
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_discover_lists_the_contract(catalog):
+    found = {s["tap_stream_id"]: s for s in catalog["streams"]}
+    assert set(found) == set(CONTRACT_KEYS)
+    for name, keys in CONTRACT_KEYS.items():
+        assert found[name]["key_properties"] == keys, name
+        meta = next(m["metadata"] for m in found[name]["metadata"] if m["breadcrumb"] == [])
+        assert meta.get("selected-by-default") is (name not in NOT_DEFAULT), name
+
+
+def test_every_stream_has_records(full_run):
+    empty = [name for name in CONTRACT_KEYS if not full_run.records.get(name)]
+    assert empty == []
+
+
+def test_no_duplicate_keys(full_run):
+    for name in CONTRACT_KEYS:
+        keys = full_run.keys(name)
+        dupes = [k for k, n in Counter(keys).items() if n > 1]
+        assert not dupes, f"{name}: duplicate keys {dupes[:3]}"
+
+
+def test_top_level_lists_match_the_api_with_every_field(full_run, sandbox):
+    api = sandbox.apis["fivetran"]
+    for stream, path in FIVETRAN_LISTS.items():
+        served = fivetran_items(api, path)
+        pk = CONTRACT_KEYS[stream][0]
+        got = {r[pk]: r for r in full_run.records[stream]}
+        assert set(got) == {item[pk] for item in served}, stream
+        for item in served:
+            missing = leaf_paths(item) - leaf_paths(got[item[pk]])
+            assert not missing, f"{stream} {item[pk]}: fields dropped: {sorted(missing)[:5]}"
+
+
+def test_connections_merge_detail_config_and_setup_tests(full_run, sandbox):
+    api = sandbox.apis["fivetran"]
+    for record in full_run.records["connections"]:
+        detail = api.get(f"/v1/connections/{record['id']}")["data"]
+        assert isinstance(record.get("config"), dict) and record["config"], record["id"]
+        assert set(detail) <= set(record), set(detail) - set(record)
+        assert record.get("setup_tests") is not None
+
+
+def test_schema_config_feeds_three_streams_and_skips_missing(full_run, sandbox):
+    api = sandbox.apis["fivetran"]
+    connections = {r["id"] for r in full_run.records["connections"]}
+    without = set(api.connections_without_schema())
+    assert without, "the sandbox should have connections without schema config"
+    got = {r["connection_id"] for r in full_run.records["connection_schemas"]}
+    assert got == connections - without
+    tables = columns = 0
+    for cid in got:
+        config = api.get(f"/v1/connections/{cid}/schemas")["data"]
+        for schema in config["schemas"].values():
+            for table in schema["tables"].values():
+                tables += 1
+                columns += len(table.get("columns") or {})
+    assert len(full_run.records["connection_tables"]) == tables
+    assert len(full_run.records["connection_columns"]) == columns
+    assert all("columns" not in r for r in full_run.records["connection_tables"])
+
+
+def test_memberships_name_both_sides(full_run, sandbox):
+    api = sandbox.apis["fivetran"]
+    users = [r["id"] for r in full_run.records["users"]]
+    expected = {
+        (u, item["id"]) for u in users for item in fivetran_items(api, f"/v1/users/{u}/groups")
+    }
+    got = {(r["user_id"], r["group_id"]) for r in full_run.records["user_group_memberships"]}
+    assert got == expected
+    teams = [r["id"] for r in full_run.records["teams"]]
+    expected = {
+        (t, item["user_id"]) for t in teams for item in fivetran_items(api, f"/v1/teams/{t}/users")
+    }
+    got = {(r["team_id"], r["user_id"]) for r in full_run.records["team_user_memberships"]}
+    assert got == expected
+    for name, side in [
+        ("user_connection_memberships", "connection_id"),
+        ("team_group_memberships", "group_id"),
+        ("team_connection_memberships", "connection_id"),
+        ("proxy_agent_connections", "connection_id"),
+    ]:
+        for record in full_run.records[name]:
+            assert record.get(side), (name, record)
+            assert "id" not in record, (name, record)
+
+
+def test_secrets_never_leave_the_tap(full_run):
+    assert SENTINEL not in full_run.stdout
+    assert SENTINEL not in full_run.stderr
+    assert REDACTED in full_run.stdout
+    for hook in full_run.records["webhooks"]:
+        assert hook.get("secret") in (REDACTED, None, "")
+
+
+def test_unredacted_when_asked(catalog):
+    run = run_tap(
+        "tap-fivetran",
+        fivetran_config(redact_secrets=False),
+        catalog=select(catalog, {"webhooks"}),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert any(SENTINEL in str(r.get("secret")) for r in run.records["webhooks"])
+
+
+def test_default_run_makes_one_request_per_page_detail_and_schema(make_sandbox):
+    sb = make_sandbox()
+    config = fivetran_config(sb)
+    del config["page_size"]  # the default: 1000
+    run = run_tap("tap-fivetran", config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    log = sb.requests("fivetran")
+    calls = Counter(
+        (r["path"], tuple(sorted((k, tuple(v)) for k, v in r["query"].items()))) for r in log
+    )
+    repeated = [c for c, n in calls.items() if n > 1]
+    assert repeated == [], f"requests made twice: {repeated[:3]}"
+    paths = [r["path"] for r in log]
+    connections = {r["id"] for r in run.records["connections"]}
+    assert sum(p.endswith("/schemas") for p in paths) == len(connections)
+    assert sum(p.startswith("/v1/connections/") and p.count("/") == 3 for p in paths) == len(
+        connections
+    )
+    assert not [p for p in paths if "/columns" in p]
+    assert not [p for p in paths if p.startswith("/v1/connectors")]
+    assert sb.non_get_requests == 0
+
+
+def test_deleted_connections_are_skipped_with_a_warning(make_sandbox):
+    sb = make_sandbox(deleted_children=2)
+    api = sb.apis["fivetran"]
+    deleted = set(api.deleted_connections())
+    run = run_tap("tap-fivetran", fivetran_config(sb, max_concurrency=4))
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = {r["id"] for r in run.records["connections"]}
+    assert got == set(api.expected_ids("connections")) - deleted
+    assert "NotFound_Connector" in run.stderr
+
+
+def test_system_keys_forbidden_skips_only_that_stream(make_sandbox):
+    sb = make_sandbox(gated=(("/v1/system-keys", 403),))
+    run = run_tap("tap-fivetran", fivetran_config(sb))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert not run.records.get("system_keys")
+    assert run.stderr.count("Stream 'system_keys' skipped") == 1
+    assert run.records["users"] and run.records["connections"]
+
+
+def test_same_records_at_concurrency_1_and_16(catalog, make_sandbox):
+    sb = make_sandbox()
+    runs = [
+        run_tap(
+            "tap-fivetran", fivetran_config(sb, max_concurrency=n), catalog=select(catalog, "all")
+        )
+        for n in (1, 16)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    for name in CONTRACT_KEYS:
+        assert runs[0].keys(name) == runs[1].keys(name), name
+        assert runs[0].records[name] == runs[1].records[name], name
+
+
+def test_sync_history_resumes_from_state(catalog, sandbox):
+    cat = select(catalog, {"connection_sync_history"})
+    first = run_tap("tap-fivetran", fivetran_config(start_date="2026-11-10T00:00:00Z"), catalog=cat)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.records["connection_sync_history"]
+    state = first.last_state
+    second = run_tap(
+        "tap-fivetran", fivetran_config(start_date="2026-11-10T00:00:00Z"), catalog=cat, state=state
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    partitions = state["bookmarks"]["connection_sync_history"]["partitions"]
+    marks = {p["context"]["connection_id"]: p["replication_key_value"] for p in partitions}
+    assert len(marks) == len({r["connection_id"] for r in first.records["connection_sync_history"]})
+    # Only syncs at or after each connection's own bookmark come back: no gap, no old rows.
+    for record in second.records["connection_sync_history"]:
+        assert record["start_time"] >= marks[record["connection_id"]], record
+    assert len(second.records["connection_sync_history"]) < len(
+        first.records["connection_sync_history"]
+    )
