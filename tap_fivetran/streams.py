@@ -172,6 +172,7 @@ class ConnectionSyncHistoryStream(_List):
     replication_key = "start_time"
     is_sorted = True
     check_sorted = False  # the bookmark's own sync is re-read (window start is inclusive)
+    extra_fields_column = "extra"  # the endpoint is newer than the spec: keep what it adds
     buffer_per_plan = True
     selected_by_default = False
     accept = ACCEPT_V2

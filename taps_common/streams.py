@@ -37,6 +37,9 @@ class ApiStream(Stream):
     secret_trees: ClassVar[tuple[str, ...]] = ()  # free-form objects: redact secret-named keys
     rate_limit_per_minute: ClassVar[float | None] = None  # the endpoint's own documented limit
     accept: ClassVar[str] = "application/json"
+    # Where fields the schema does not declare go (a free-form object column), so targets that
+    # only create declared columns keep them too; None keeps them at the top level.
+    extra_fields_column: ClassVar[str | None] = None
 
     def __init__(self, tap: ControlPlaneTap) -> None:
         super().__init__(tap=tap)
@@ -252,7 +255,7 @@ class ApiStream(Stream):
             self._write_starting_replication_value(dict(context))
             self._starts[context_key(context)] = self.get_starting_timestamp(dict(context))
 
-    def starting_timestamp(self, context: Mapping[str, Any] | None) -> Any:  # noqa: ANN401
+    def starting_timestamp(self, context: Mapping[str, Any] | None) -> Any:
         """The bookmark (or start_date) of this context, as read before fan-out."""
         key = context_key(context)
         if key in self._starts:
@@ -309,6 +312,7 @@ class ApiStream(Stream):
     def post_process(self, row: dict, context: Mapping[str, Any] | None = None) -> dict | None:
         """Redact secrets before the record leaves the tap (unless redact_secrets is false)."""
         self.cp_tap.stats.add("records", self.name)
+        self._keep_unknown_fields(row)
         if not self.config.get("redact_secrets", True):
             return row
         for name in self.secret_values:
@@ -318,6 +322,30 @@ class ApiStream(Stream):
             if isinstance(row.get(name), (dict, list)):
                 row[name] = redact_tree(row[name], self.extra_secret_keys())
         return row
+
+    def _keep_unknown_fields(self, row: dict) -> None:
+        """Fields the API sent but the schema lacks: say so once, never drop them."""
+        declared = self._declared
+        unknown = [k for k in row if k not in declared]
+        if not unknown:
+            return
+        self.warn_once(
+            "the API sent fields the schema does not declare: "
+            + ", ".join(sorted(map(str, unknown)))
+            + (f" (kept in '{self.extra_fields_column}')" if self.extra_fields_column else "")
+        )
+        if self.extra_fields_column:
+            extra = row.setdefault(self.extra_fields_column, {})
+            for key in unknown:
+                extra[key] = row.pop(key)
+
+    @property
+    def _declared(self) -> frozenset[str]:
+        cached = self.__dict__.get("_declared_cache")
+        if cached is None:
+            cached = frozenset(self.schema.get("properties", {}))
+            self.__dict__["_declared_cache"] = cached
+        return cached
 
     def extra_secret_keys(self) -> Iterable[str]:
         """Key names known to be secret beyond the name pattern (e.g. password-format fields)."""

@@ -1,0 +1,319 @@
+"""Generate schemas/fivetran/<stream>.json from the Fivetran OpenAPI spec (specs/).
+
+Each stream's schema is the item (list endpoints) or data (object endpoints) model of its
+endpoint's 200 response, with $refs resolved and allOf merged, every field nullable except the
+contract's primary keys, and the parent keys the tap adds. Per-service ``config`` unions stay
+free-form objects. Re-run after updating the spec; tests/test_fivetran_schemas.py fails when the
+files and the spec disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "specs" / "fivetran-rest-api.json"
+OUT = ROOT / "schemas" / "fivetran"
+
+FREE_FORM = {"type": ["object", "null"], "additionalProperties": True}
+STRING_KEY = {"type": ["string"]}
+# Per-service unions (773 connection variants) and name-keyed maps (the schema config's
+# "schemas", which the spec writes as an object with one placeholder property).
+FREE_FORM_FIELDS = frozenset({"config", "schemas"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a stream's records come from and what the tap adds or renames."""
+
+    paths: tuple[str, ...]  # endpoints whose models are merged (list item + detail)
+    keys: tuple[str, ...]
+    add: dict[str, dict] = field(default_factory=dict)  # fields the tap adds
+    rename: dict[str, str] = field(default_factory=dict)  # item field -> record field
+    drop: tuple[str, ...] = ()  # fields moved to another stream
+    note: str = ""
+
+
+def _key(name: str) -> dict:
+    return {name: dict(STRING_KEY)}
+
+
+MEMBERSHIP = "MembershipResponse items name the other side 'id'; the record renames it."
+
+STREAMS: dict[str, Source] = {
+    "accounts": Source(("/v1/account/info",), ("account_id",)),
+    "groups": Source(("/v1/groups",), ("id",)),
+    "destinations": Source(("/v1/destinations", "/v1/destinations/{destinationId}"), ("id",)),
+    "destination_certificates": Source(
+        ("/v1/destinations/{destinationId}/certificates",),
+        ("destination_id", "id"),
+        add=_key("destination_id"),
+    ),
+    "destination_fingerprints": Source(
+        ("/v1/destinations/{destinationId}/fingerprints",),
+        ("destination_id", "id"),
+        add=_key("destination_id"),
+    ),
+    "connections": Source(("/v1/connections", "/v1/connections/{connectionId}"), ("id",)),
+    "connection_schemas": Source(
+        ("/v1/connections/{connectionId}/schemas",),
+        ("connection_id",),
+        add=_key("connection_id"),
+        note="One record per connection: the whole schema config (schemas map kept whole).",
+    ),
+    "connection_tables": Source(
+        ("/v1/connections/{connectionId}/schemas",),
+        ("connection_id", "schema_name", "table_name"),
+        note="One record per table of the schema config; its columns are connection_columns.",
+    ),
+    "connection_columns": Source(
+        ("/v1/connections/{connectionId}/schemas",),
+        ("connection_id", "schema_name", "table_name", "column_name"),
+        note="One record per column the schema config lists (user-overridden columns).",
+    ),
+    "connection_certificates": Source(
+        ("/v1/connections/{connectionId}/certificates",),
+        ("connection_id", "id"),
+        add=_key("connection_id"),
+    ),
+    "connection_fingerprints": Source(
+        ("/v1/connections/{connectionId}/fingerprints",),
+        ("connection_id", "id"),
+        add=_key("connection_id"),
+    ),
+    "users": Source(("/v1/users",), ("id",)),
+    "user_group_memberships": Source(
+        ("/v1/users/{userId}/groups",),
+        ("user_id", "group_id"),
+        add=_key("user_id"),
+        rename={"id": "group_id"},
+        note=MEMBERSHIP,
+    ),
+    "user_connection_memberships": Source(
+        ("/v1/users/{userId}/connections",),
+        ("user_id", "connection_id"),
+        add=_key("user_id"),
+        rename={"id": "connection_id"},
+        note=MEMBERSHIP,
+    ),
+    "teams": Source(("/v1/teams",), ("id",)),
+    "team_user_memberships": Source(
+        ("/v1/teams/{teamId}/users",), ("team_id", "user_id"), add=_key("team_id")
+    ),
+    "team_group_memberships": Source(
+        ("/v1/teams/{teamId}/groups",),
+        ("team_id", "group_id"),
+        add=_key("team_id"),
+        rename={"id": "group_id"},
+        note=MEMBERSHIP,
+    ),
+    "team_connection_memberships": Source(
+        ("/v1/teams/{teamId}/connections",),
+        ("team_id", "connection_id"),
+        add=_key("team_id"),
+        rename={"id": "connection_id"},
+        note=MEMBERSHIP,
+    ),
+    "roles": Source(("/v1/roles",), ("name",)),
+    "webhooks": Source(("/v1/webhooks",), ("id",)),
+    "system_keys": Source(("/v1/system-keys",), ("id",)),
+    "transformations": Source(("/v1/transformations",), ("id",)),
+    "transformation_projects": Source(("/v1/transformation-projects",), ("id",)),
+    "private_links": Source(("/v1/private-links",), ("id",)),
+    "proxy_agents": Source(("/v1/proxy",), ("id",)),
+    "proxy_agent_connections": Source(
+        ("/v1/proxy/{agentId}/connections",),
+        ("agent_id", "connection_id"),
+        add=_key("agent_id"),
+        rename={"id": "connection_id"},
+    ),
+    "hybrid_deployment_agents": Source(("/v1/hybrid-deployment-agents",), ("id",)),
+    "log_services": Source(("/v1/external-logging",), ("id",)),
+    "external_secrets_managers": Source(("/v1/external-secrets-managers",), ("id",)),
+    "connector_sdk_packages": Source(("/v1/connector-sdk/packages",), ("id",)),
+    "connector_types": Source(("/v1/metadata/connector-types",), ("id",)),
+}
+
+# Not in the spec snapshot (docs-only endpoint): hand-written, open to fields the spec lacks.
+SYNC_HISTORY = {
+    "description": "GET /v1/connections/{connectionId}/sync-history (docs-only endpoint, not in "
+    "the spec snapshot); additional fields are kept.",
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "connection_id": {"type": ["string"]},
+        "start_time": {"type": ["string"], "format": "date-time"},
+        "end_time": {"type": ["string", "null"], "format": "date-time"},
+        "id": {"type": ["string", "null"]},
+        "status": {"type": ["string", "null"]},
+        "sync_type": {"type": ["string", "null"]},
+        "extra": {
+            "type": ["object", "null"],
+            "additionalProperties": True,
+            "description": "Fields the API sends that this schema does not list yet.",
+        },
+    },
+}
+
+
+class Converter:
+    """OpenAPI 3.0 model -> nullable JSON schema for Singer, with $refs resolved."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+
+    def deref(self, node: dict[str, Any]) -> dict[str, Any]:
+        """Follow ``$ref`` chains; the result remembers the last ref (``__ref__``)."""
+        seen = 0
+        ref = None
+        while "$ref" in node:
+            ref = node["$ref"]
+            node = self.spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+            seen += 1
+            if seen > 50:
+                raise ValueError(f"$ref loop at {ref}")
+        return {**node, "__ref__": ref} if ref and "discriminator" in node else node
+
+    def merged_object(self, node: dict[str, Any], stack: tuple[str, ...]) -> dict[str, Any]:
+        """Properties of an object model, allOf merged and oneOf/anyOf variants united."""
+        node = self.deref(node)
+        props: dict[str, Any] = {}
+        for part in node.get("allOf", []):
+            props.update(self.merged_object(part, stack))
+        for union in ("oneOf", "anyOf"):
+            for part in node.get(union, []):
+                for name, sub in self.merged_object(part, stack).items():
+                    props.setdefault(name, sub)
+        for name, sub in (node.get("properties") or {}).items():
+            props[name] = sub
+        # A discriminator (per service / type) maps to variants that add fields to this base,
+        # such as the per-service ``config``: the record may carry any of them.
+        base_ref = node.get("__ref__")
+        for target in sorted(set((node.get("discriminator") or {}).get("mapping", {}).values())):
+            variant = self.spec["components"]["schemas"][target.rsplit("/", 1)[-1]]
+            for part in variant.get("allOf", [variant]):
+                if part.get("$ref") == base_ref:
+                    continue
+                for name, sub in self.merged_object(part, stack).items():
+                    props.setdefault(name, sub)
+        return props
+
+    def convert(self, node: dict[str, Any], name: str, stack: tuple[str, ...] = ()) -> dict:
+        """One property's schema, nullable."""
+        ref = node.get("$ref", "")
+        if ref and ref in stack:  # recursion guard: a repeated model becomes free-form
+            return dict(FREE_FORM)
+        stack = (*stack, ref) if ref else stack
+        node = self.deref(node)
+        if name in FREE_FORM_FIELDS:
+            return dict(FREE_FORM)
+        kind = node.get("type")
+        if kind == "array":
+            return {
+                "type": ["array", "null"],
+                "items": self.convert(node.get("items", {}), "", stack),
+            }
+        if kind == "object" or "properties" in node or "allOf" in node or "oneOf" in node:
+            props = self.merged_object(node, stack)
+            if not props:
+                if kind in (None, "object") and any(k in node for k in ("oneOf", "anyOf")):
+                    return dict(FREE_FORM)
+                return dict(FREE_FORM)
+            return {
+                "type": ["object", "null"],
+                "properties": {k: self.convert(v, k, stack) for k, v in sorted(props.items())},
+                "additionalProperties": True,
+            }
+        if kind in ("string", "integer", "number", "boolean"):
+            out: dict[str, Any] = {"type": [kind, "null"]}
+            if kind == "string" and node.get("format") == "date-time":
+                out["format"] = "date-time"
+            return out
+        return {}
+
+    def response_model(self, path: str) -> tuple[dict[str, Any], str]:
+        """(item model, 'list'|'object') of GET ``path``'s 200 response."""
+        op = self.spec["paths"][path]["get"]
+        content = op["responses"]["200"]["content"]
+        schema = self.deref(next(iter(content.values()))["schema"])
+        data = self.deref(self.merged_object(schema, ()).get("data", schema))
+        items = self.merged_object(data, ()).get("items")
+        if items is not None and self.deref(items).get("type") == "array":
+            return self.deref(items)["items"], "list"
+        return data, "object"
+
+
+def build_schemas() -> dict[str, dict]:
+    """Stream name -> schema, from the spec."""
+    conv = Converter(json.loads(SPEC.read_text()))
+    out: dict[str, dict] = {}
+    for stream, source in STREAMS.items():
+        props: dict[str, Any] = {}
+        described = [f"GET {path}" for path in source.paths]
+        if stream in ("connection_tables", "connection_columns"):
+            props = _schema_config_level(conv, stream)
+        else:
+            for path in source.paths:
+                model, _ = conv.response_model(path)
+                for name, sub in conv.merged_object(model, ()).items():
+                    props.setdefault(name, conv.convert(sub, name))
+        for old, new in source.rename.items():
+            if old in props:
+                props[new] = props.pop(old)
+        for name in source.drop:
+            props.pop(name, None)
+        props.update(source.add)
+        for key in source.keys:
+            base = dict(props.get(key) or STRING_KEY)
+            kinds = base.get("type", ["string"])
+            base["type"] = [
+                t for t in (kinds if isinstance(kinds, list) else [kinds]) if t != "null"
+            ]
+            props[key] = base
+        out[stream] = {
+            "description": "; ".join(described) + (f". {source.note}" if source.note else ""),
+            "type": "object",
+            "properties": dict(sorted(props.items())),
+            "additionalProperties": True,
+        }
+    out["connection_sync_history"] = SYNC_HISTORY
+    return out
+
+
+def _schema_config_level(conv: Converter, stream: str) -> dict[str, Any]:
+    """Table or column settings. The spec writes the name-keyed maps of the schema config as
+    objects with one placeholder property ("schema", "table", "column") whose model is
+    SchemaConfigResponse / TableConfigResponse / ColumnConfigResponse: use those models."""
+    models = conv.spec["components"]["schemas"]
+    names = {k: dict(STRING_KEY) for k in ("connection_id", "schema_name", "table_name")}
+    if stream == "connection_tables":
+        fields = conv.merged_object(models["TableConfigResponse"], ())
+        fields = {k: v for k, v in fields.items() if k != "columns"}
+    else:
+        fields = conv.merged_object(models["ColumnConfigResponse"], ())
+        names["column_name"] = dict(STRING_KEY)
+    return {**{k: conv.convert(v, k) for k, v in fields.items()}, **names}
+
+
+def render(schema: dict) -> str:
+    """Stable text: sorted keys, 2-space indent, trailing newline."""
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    """Write every schema file (and remove files of streams that no longer exist)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    schemas = build_schemas()
+    for stale in OUT.glob("*.json"):
+        if stale.stem not in schemas:
+            stale.unlink()
+    for name, schema in schemas.items():
+        (OUT / f"{name}.json").write_text(render(schema))
+    print(f"Wrote {len(schemas)} schemas to {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

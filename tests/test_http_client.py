@@ -1,0 +1,129 @@
+"""The shared request loop against the sandbox over real HTTP: 429s with each API's hints, 5xx,
+timeouts, dropped connections, and the bounds on retrying."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from requests.auth import HTTPBasicAuth
+
+from tap_fivetran.client import retry_after_seconds
+from tap_segment.client import segment_retry_wait
+from taps_common.errors import RetriesExhaustedError
+from taps_common.http_client import ApiHttpClient, RetryPolicy, RunStats
+from taps_common.limiter import RateLimiter
+from taps_sandbox.base import FIVETRAN_API_KEY, FIVETRAN_API_SECRET, SEGMENT_TOKEN, SENTINEL
+
+LOG = logging.getLogger("test-http-client")
+
+
+def fivetran_client(sb, **policy) -> ApiHttpClient:
+    return ApiHttpClient(
+        base_url=sb.fivetran_url,
+        auth=HTTPBasicAuth(FIVETRAN_API_KEY, FIVETRAN_API_SECRET),
+        user_agent="test/0",
+        timeout=policy.pop("timeout", 5.0),
+        policy=RetryPolicy(**{"backoff_base_seconds": 0.01, **policy}),
+        limiter=RateLimiter(),
+        stats=RunStats(),
+        logger=LOG,
+        pool_size=4,
+        retry_wait_hint=retry_after_seconds,
+        secrets=(FIVETRAN_API_KEY, FIVETRAN_API_SECRET),
+    )
+
+
+def segment_client(sb, **policy) -> ApiHttpClient:
+    def bearer(request):
+        request.headers["Authorization"] = f"Bearer {SEGMENT_TOKEN}"
+        return request
+
+    return ApiHttpClient(
+        base_url=sb.segment_url,
+        auth=bearer,
+        user_agent="test/0",
+        timeout=5.0,
+        policy=RetryPolicy(**{"backoff_base_seconds": 0.01, **policy}),
+        limiter=RateLimiter(),
+        stats=RunStats(),
+        logger=LOG,
+        pool_size=4,
+        retry_wait_hint=segment_retry_wait,
+        secrets=(SEGMENT_TOKEN,),
+    )
+
+
+def test_fivetran_429_waits_retry_after_then_succeeds(make_sandbox, caplog):
+    sb = make_sandbox(rate_limit_per_second=2)
+    client = fivetran_client(sb)
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        for _ in range(4):
+            body, _ = client.get_json("/v1/groups", {"limit": 1}, stream="groups")
+            assert body["data"]["items"]
+    statuses = [r["status"] for r in sb.requests("fivetran")]
+    assert 429 in statuses and statuses[-1] == 200
+    assert client.stats.retries["groups"] == statuses.count(429)
+    assert "Retrying GET /v1/groups after HTTP 429" in caplog.text
+    assert SENTINEL not in caplog.text
+
+
+def test_segment_429_uses_ms_before_next(make_sandbox, caplog):
+    sb = make_sandbox(rate_limit_per_second=3)
+    client = segment_client(sb)
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        for _ in range(6):
+            client.get_json("/users", {"pagination.count": 1}, stream="users")
+    assert 429 in [r["status"] for r in sb.requests("segment")]
+    waits = [float(line.rsplit(" in ", 1)[1].split()[0]) for line in caplog.messages if "HTTP 429" in line]
+    assert waits and all(w <= 1.0 for w in waits), waits  # sub-second hint, not a blind backoff
+    assert SENTINEL not in caplog.text
+
+
+def test_5xx_is_retried_then_gives_up_with_path_and_status(make_sandbox):
+    sb = make_sandbox(fault_rate=1.0, fault_kinds=("503",))
+    client = fivetran_client(sb, max_retries=2)
+    with pytest.raises(RetriesExhaustedError) as info:
+        client.get_json("/v1/users", {"limit": 5}, stream="users")
+    assert "/v1/users" in str(info.value) and "503" in str(info.value)
+    assert len(sb.requests("fivetran")) == 3
+    assert SENTINEL not in str(info.value) + repr(info.value)
+
+
+def test_timeouts_and_resets_are_retried(make_sandbox):
+    sb = make_sandbox(fault_rate=0.5, fault_kinds=("timeout", "reset"), timeout_sleep_s=1.0, seed=7)
+    client = fivetran_client(sb, max_retries=10, timeout=0.3)
+    for _ in range(4):
+        body, _ = client.get_json("/v1/teams", {"limit": 10}, stream="teams")
+        assert body["data"]["items"]
+    assert client.stats.retries["teams"] >= 1
+
+
+def test_timeout_exhaustion_names_the_problem(make_sandbox):
+    sb = make_sandbox(fault_rate=1.0, fault_kinds=("timeout",), timeout_sleep_s=1.0)
+    client = fivetran_client(sb, max_retries=1, timeout=0.2)
+    with pytest.raises(RetriesExhaustedError) as info:
+        client.get_json("/v1/roles", {}, stream="roles")
+    assert "Timeout" in str(info.value) and "/v1/roles" in str(info.value)
+
+
+def test_retry_after_beyond_the_bound_fails_fast_and_says_why(make_sandbox):
+    sb = make_sandbox(rate_limit_per_second=1)
+    client = fivetran_client(sb, max_wait_seconds=0.5)
+    client.get_json("/v1/groups", {}, stream="groups")
+    with pytest.raises(RetriesExhaustedError) as info:
+        for _ in range(3):
+            client.get_json("/v1/groups", {}, stream="groups")
+    assert "asks to wait" in str(info.value)
+    assert "max_retry_wait_seconds" in str(info.value)
+
+
+def test_non_retriable_status_is_not_retried(make_sandbox):
+    sb = make_sandbox(gated=(("/v1/webhooks", 403),))
+    client = fivetran_client(sb)
+    from taps_common.http_client import HttpStatusError
+
+    with pytest.raises(HttpStatusError) as info:
+        client.get_json("/v1/webhooks", {}, stream="webhooks")
+    assert info.value.status == 403
+    assert len(sb.requests("fivetran")) == 1
