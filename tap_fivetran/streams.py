@@ -79,10 +79,12 @@ class ConnectionSchemasStream(FivetranStream):
     primary_keys = ("connection_id",)
     parent_stream_type = ConnectionsStream
 
-    def walk(self, context: Mapping[str, Any] | None) -> Iterable[list[dict]]:
+    def walk(
+        self, context: Mapping[str, Any] | None, plans: list[dict[str, Any]] | None = None
+    ) -> Iterable[list[dict]]:
         """A connection with no schema config yet (404 NotFound_SchemaConfig) has no records."""
         try:
-            yield from super().walk(context)
+            yield from super().walk(context, plans)
         except ChildNotFoundError as exc:
             if exc.code != "NotFound_SchemaConfig":
                 raise

@@ -7,12 +7,13 @@ walking: pages with a cursor guard, one request plan per context, the entitlemen
 
 from __future__ import annotations
 
-import logging
+import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from taps_common.errors import ApiResponseError, ChildNotFoundError, NotEntitledError
 from taps_common.fanout import context_key, unwrap
@@ -40,6 +41,9 @@ class ApiStream(Stream):
     # Where fields the schema does not declare go (a free-form object column), so targets that
     # only create declared columns keep them too; None keeps them at the top level.
     extra_fields_column: ClassVar[str | None] = None
+    # Records are parsed JSON already in JSON types, and every schema allows additional
+    # properties, so the SDK's per-record conformance walk would change nothing: skip it.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: ControlPlaneTap) -> None:
         super().__init__(tap=tap)
@@ -121,10 +125,12 @@ class ApiStream(Stream):
             raise self.classify_error(err, is_child=self.is_child) from None
         return body, response.status_code
 
-    def walk(self, context: Mapping[str, Any] | None) -> Iterator[list[dict]]:
+    def walk(
+        self, context: Mapping[str, Any] | None, plans: list[dict[str, Any]] | None = None
+    ) -> Iterator[list[dict]]:
         """Yield records page by page for every request plan of this context."""
         path = self.url_path(context)
-        for plan in self.request_plans(context):
+        for plan in self.request_plans(context) if plans is None else plans:
             buffered: list[dict] = []
             cursor: str | None = None
             seen: set[str] = set()
@@ -184,6 +190,8 @@ class ApiStream(Stream):
         try:
             if key in self._prefetched:
                 pages: Iterable[list[dict]] = [unwrap(self._prefetched.pop(key))]
+            elif self.parent_stream_type is None:
+                pages = read_ahead(self.walk, list(self.request_plans(context)), context)
             else:
                 pages = self.walk(context)
             for page in pages:
@@ -352,6 +360,53 @@ class ApiStream(Stream):
         return ()
 
 
-def log_level_name(logger: logging.Logger) -> str:
-    """Name of the effective level (for diagnostics)."""
-    return logging.getLevelName(logger.getEffectiveLevel())
+_DONE = object()
+
+
+def read_ahead(
+    walk: Callable[..., Iterator[list[dict]]],
+    plans: list[dict[str, Any]],
+    context: Mapping[str, Any] | None,
+    depth: int = 2,
+) -> Iterator[list[dict]]:
+    """Fetch the next page while the SDK writes this one (at most ``depth`` pages held).
+
+    Plans are computed by the caller in the main thread (they read the SDK's state).
+    """
+    pages: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in walk(context, plans):
+                while not stop.is_set():
+                    try:
+                        pages.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _DONE
+        except BaseException as exc:
+            item = exc
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = pages.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
