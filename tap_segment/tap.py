@@ -190,14 +190,16 @@ class TapSegment(ControlPlaneTap):
             body, response = client.get_json("/", stream="workspaces")
         except HttpStatusError as err:
             if err.status in (401, 403, 404):
+                where = (
+                    f"'region' ({conn.region})" if conn.region else f"'api_url' ({conn.base_url})"
+                )
                 hint = (
-                    f" and that 'region' ({conn.region}) is the workspace's region (us or eu)"
-                    if conn.region
-                    else " and that 'api_url' is the workspace's API host"
+                    f". Check the token, and that {where} is the workspace's region: a token "
+                    "works only in its own region (setting 'region': us or eu)"
                 )
                 raise CredentialsRejectedError(
-                    f"Segment rejected the token in setting '{conn.label}' (HTTP {err.status}). "
-                    f"Check the token{hint}"
+                    f"Segment rejected the token in setting '{conn.label}' (HTTP {err.status})"
+                    f"{hint}"
                 ) from None
             raise ApiResponseError(
                 "Segment refused the workspace check", path="/", status=err.status

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 FIVETRAN_LISTS = {
     "groups": "/v1/groups",
     "destinations": "/v1/destinations",
@@ -41,18 +43,23 @@ def fivetran_items(api: Any, path: str) -> list[dict]:
     raise AssertionError(f"{path}: pagination did not end")
 
 
-def segment_items(api: Any, path: str, key: str, **query: str) -> list:
-    """Every item of a Segment list, following pagination.next."""
+def segment_items(base_url: str, token: str, path: str, key: str, **query: Any) -> list:
+    """Every item of a Segment list over HTTP, following pagination.next (bracket keys, unlike
+    the tap's dot keys, so the walk is independent of the tap's paginator)."""
     items: list = []
     cursor = None
     for _ in range(10_000):
-        q = {
-            "pagination.count": "1000",
-            **query,
-            **({"pagination.cursor": cursor} if cursor else {}),
-        }
-        body = api.get(path, **q)
-        data = body["data"]
+        params = {"pagination[count]": 1000, **query}
+        if cursor:
+            params["pagination[cursor]"] = cursor
+        response = requests.get(
+            f"{base_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        data = response.json()["data"]
         items.extend(data[key])
         cursor = (data.get("pagination") or {}).get("next")
         if not cursor:

@@ -1,0 +1,312 @@
+"""tap-segment against the sandbox over real HTTP: every stream, keys, fields, workspaces,
+incremental audit events and usage, gating, redaction, concurrency."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from taps_common.redaction import REDACTED
+from taps_sandbox.base import SEGMENT_TOKEN, SEGMENT_TOKEN_2, SENTINEL
+from tests.conftest import segment_config
+from tests.expected import leaf_paths, segment_items
+from tests.tap_runner import discover, run_tap, select
+
+CONTRACT_KEYS = {
+    "workspaces": ["id"],
+    "sources": ["id"],
+    "source_settings": ["sourceId"],
+    "source_connected_warehouses": ["sourceId", "id"],
+    "destinations": ["id"],
+    "destination_filters": ["id"],
+    "destination_subscriptions": ["id"],
+    "warehouses": ["id"],
+    "warehouse_connection_states": ["warehouseId"],
+    "warehouse_syncs": ["warehouseId", "sourceId", "start"],
+    "tracking_plans": ["id"],
+    "tracking_plan_rules": ["trackingPlanId", "type", "key", "version"],
+    "tracking_plan_sources": ["trackingPlanId", "id"],
+    "transformations": ["id"],
+    "functions": ["id"],
+    "users": ["id"],
+    "user_groups": ["id"],
+    "user_group_members": ["userGroupId", "id"],
+    "user_group_invites": ["userGroupId", "email"],
+    "roles": ["id"],
+    "invites": ["email"],
+    "labels": ["key", "value"],
+    "audit_events": ["id"],
+    "regulations": ["id"],
+    "suppressions": ["subjectType", "subjectId"],
+    "credentials": ["id"],
+    "usage_api_calls_daily": ["timestamp"],
+    "usage_api_calls_sources_daily": ["sourceId", "timestamp"],
+    "usage_mtu_daily": ["timestamp"],
+    "usage_mtu_sources_daily": ["sourceId", "timestamp"],
+    "spaces": ["id"],
+    "audiences": ["id"],
+    "computed_traits": ["id"],
+    "reverse_etl_models": ["id"],
+    "catalog_sources": ["id"],
+    "catalog_destinations": ["id"],
+    "catalog_warehouses": ["id"],
+    "events_volume": ["timestamp", "eventName", "eventType", "sourceId"],
+}
+NOT_DEFAULT = {
+    "warehouse_syncs",
+    "catalog_sources",
+    "catalog_destinations",
+    "catalog_warehouses",
+    "events_volume",
+}
+TOP_LEVEL = {
+    "sources": ("/sources", "sources"),
+    "destinations": ("/destinations", "destinations"),
+    "warehouses": ("/warehouses", "warehouses"),
+    "tracking_plans": ("/tracking-plans", "trackingPlans"),
+    "transformations": ("/transformations", "transformations"),
+    "users": ("/users", "users"),
+    "user_groups": ("/groups", "userGroups"),
+    "roles": ("/roles", "roles"),
+    "regulations": ("/regulations", "regulations"),
+    "credentials": ("/credentials", "credentials"),
+    "spaces": ("/spaces", "spaces"),
+    "reverse_etl_models": ("/reverse-etl-models", "models"),
+    "catalog_sources": ("/catalog/sources", "sourcesCatalog"),
+}
+START = "2026-09-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return discover("tap-segment", segment_config())
+
+
+@pytest.fixture(scope="module")
+def full_run(catalog, sandbox):
+    run = run_tap(
+        "tap-segment",
+        segment_config(max_concurrency=4, start_date=START),
+        catalog=select(catalog, "all"),
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_discover_lists_the_contract(catalog):
+    found = {s["tap_stream_id"]: s for s in catalog["streams"]}
+    assert set(found) == set(CONTRACT_KEYS)
+    for name, keys in CONTRACT_KEYS.items():
+        assert found[name]["key_properties"] == keys, name
+        meta = next(m["metadata"] for m in found[name]["metadata"] if m["breadcrumb"] == [])
+        assert meta.get("selected-by-default") is (name not in NOT_DEFAULT), name
+
+
+def test_every_stream_has_records_with_workspace_id(full_run, sandbox):
+    workspace = (
+        sandbox.apis["segment"].get("/")["data"]["workspace"]["id"]
+        if hasattr(sandbox.apis["segment"], "get")
+        else None
+    )
+    empty = [name for name in CONTRACT_KEYS if not full_run.records.get(name)]
+    assert empty == []
+    for name in CONTRACT_KEYS:
+        ids = {r.get("workspaceId") for r in full_run.records[name]}
+        assert None not in ids, name
+        if workspace:
+            assert ids == {workspace}, name
+
+
+def test_no_duplicate_keys(full_run):
+    for name in CONTRACT_KEYS:
+        dupes = [k for k, n in Counter(full_run.keys(name)).items() if n > 1]
+        assert not dupes, f"{name}: duplicate keys {dupes[:3]}"
+
+
+def test_top_level_lists_match_the_api_with_every_field(full_run, sandbox):
+    for stream, (path, key) in TOP_LEVEL.items():
+        served = segment_items(sandbox.segment_url, SEGMENT_TOKEN, path, key)
+        got = {r["id"]: r for r in full_run.records[stream]}
+        assert set(got) == {item["id"] for item in served}, stream
+        for item in served:
+            missing = leaf_paths(item) - leaf_paths(got[item["id"]])
+            assert not missing, f"{stream} {item['id']}: fields dropped: {sorted(missing)[:5]}"
+
+
+def test_functions_cover_every_resource_type(full_run, sandbox):
+    expected = set()
+    for kind in (
+        "DESTINATION",
+        "INSERT_DESTINATION",
+        "INSERT_SOURCE",
+        "INSERT_TRANSFORMATION",
+        "SOURCE",
+    ):
+        items = segment_items(
+            sandbox.segment_url, SEGMENT_TOKEN, "/functions", "functions", resourceType=kind
+        )
+        expected |= {item["id"] for item in items}
+    assert {r["id"] for r in full_run.records["functions"]} == expected
+
+
+def test_invites_suppressions_and_labels_become_records(full_run, sandbox):
+    invites = segment_items(sandbox.segment_url, SEGMENT_TOKEN, "/invites", "invites")
+    assert sorted(r["email"] for r in full_run.records["invites"]) == sorted(invites)
+    suppressed = segment_items(sandbox.segment_url, SEGMENT_TOKEN, "/suppressions", "suppressed")
+    expected = {(s["subjectType"], sid) for s in suppressed for sid in s["subjectIds"]}
+    assert set(full_run.keys("suppressions")) == expected
+    assert full_run.records["labels"]
+    groups = [r["id"] for r in full_run.records["user_groups"]]
+    expected = {
+        (g, email)
+        for g in groups
+        for email in segment_items(
+            sandbox.segment_url, SEGMENT_TOKEN, f"/groups/{g}/invites", "emails"
+        )
+    }
+    assert set(full_run.keys("user_group_invites")) == expected
+
+
+def test_children_carry_parent_keys(full_run, sandbox):
+    groups = [r["id"] for r in full_run.records["user_groups"]]
+    expected = {
+        (g, u["id"])
+        for g in groups
+        for u in segment_items(sandbox.segment_url, SEGMENT_TOKEN, f"/groups/{g}/users", "users")
+    }
+    assert set(full_run.keys("user_group_members")) == expected
+    sources = {r["id"] for r in full_run.records["sources"]}
+    assert {r["sourceId"] for r in full_run.records["source_settings"]} == sources
+    warehouses = {r["id"] for r in full_run.records["warehouses"]}
+    assert {r["warehouseId"] for r in full_run.records["warehouse_connection_states"]} == warehouses
+
+
+def test_secrets_never_leave_the_tap(full_run):
+    assert SENTINEL not in full_run.stdout
+    assert SENTINEL not in full_run.stderr
+    for source in full_run.records["sources"]:
+        assert all(key == REDACTED for key in source.get("writeKeys") or [])
+    assert REDACTED in full_run.stdout
+
+
+def test_audit_events_incremental_resume(catalog, make_sandbox):
+    sb = make_sandbox()
+    api = sb.apis["segment"]
+    cat = select(catalog, {"audit_events"})
+    config = segment_config(sb, start_date=START)
+    first = run_tap("tap-segment", config, catalog=cat)
+    assert first.returncode == 0, first.stderr[-2000:]
+    ids = [r["id"] for r in first.records["audit_events"]]
+    assert len(ids) == len(set(ids)) > 0
+    stamps = [r["timestamp"] for r in first.records["audit_events"]]
+    assert stamps == sorted(stamps), "emitted oldest first so the bookmark advances safely"
+    state = first.last_state
+    api.add_audit_events(5)
+    second = run_tap("tap-segment", config, catalog=cat, state=state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    new = [r["id"] for r in second.records["audit_events"] if r["id"] not in set(ids)]
+    assert len(new) == 5
+    # Everything else re-read lies within the lookback before the bookmark.
+    bookmark = max(stamps)
+    for record in second.records["audit_events"]:
+        if record["id"] in set(ids):
+            assert record["timestamp"] >= "2000" and record["timestamp"] <= bookmark
+
+
+def test_usage_streams_walk_months_and_resume(catalog, make_sandbox):
+    sb = make_sandbox()
+    names = {
+        "usage_api_calls_daily",
+        "usage_mtu_daily",
+        "usage_mtu_sources_daily",
+        "usage_api_calls_sources_daily",
+    }
+    cat = select(catalog, names)
+    config = segment_config(sb, start_date=START)
+    first = run_tap("tap-segment", config, catalog=cat)
+    assert first.returncode == 0, first.stderr[-2000:]
+    periods = {r["period"] for r in first.records["usage_mtu_daily"]}
+    assert len(periods) >= 3, periods  # September to November
+    sb.reset_log()
+    second = run_tap("tap-segment", config, catalog=cat, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    asked = {q for r in sb.requests("segment") for q in r["query"].get("period", [])}
+    assert len(asked) == 1, asked  # only the current month is read again
+
+
+def test_several_workspaces_in_one_run(catalog, sandbox):
+    config = segment_config(start_date=START)
+    config.pop("token")
+    config["workspaces"] = [
+        {"token": SEGMENT_TOKEN, "api_url": sandbox.segment_url},
+        {"token": SEGMENT_TOKEN_2, "api_url": sandbox.segment_url},
+    ]
+    run = run_tap(
+        "tap-segment",
+        config,
+        catalog=select(catalog, {"workspaces", "sources", "source_settings", "audit_events"}),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    workspaces = {r["id"] for r in run.records["workspaces"]}
+    assert len(workspaces) == 2
+    for stream in ("sources", "source_settings", "audit_events"):
+        assert {r["workspaceId"] for r in run.records[stream]} == workspaces, stream
+    partitions = run.last_state["bookmarks"]["audit_events"]["partitions"]
+    assert {p["context"]["workspaceId"] for p in partitions} == workspaces
+    assert SENTINEL not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("prefix", "status", "stream"),
+    [
+        ("/audit-events", 403, "audit_events"),
+        ("/tracking-plans", 404, "tracking_plans"),
+        ("/functions", 403, "functions"),
+        ("/spaces", 403, "spaces"),
+        ("/reverse-etl-models", 404, "reverse_etl_models"),
+        ("/credentials", 403, "credentials"),
+    ],
+)
+def test_gated_features_end_only_their_stream(make_sandbox, prefix, status, stream):
+    sb = make_sandbox(gated=((prefix, status),))
+    run = run_tap("tap-segment", segment_config(sb, start_date=START))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert not run.records.get(stream)
+    assert run.stderr.count(f"Stream '{stream}' skipped") == 1
+    assert run.records["sources"] and run.records["users"]
+
+
+def test_subscriptions_gated_per_destination_warns_once(sandbox, make_sandbox):
+    # Same seed, same ids: gate the first destination's child endpoints only.
+    first = segment_items(sandbox.segment_url, SEGMENT_TOKEN, "/destinations", "destinations")[0]
+    sb = make_sandbox(gated=((f"/destinations/{first['id']}", 403),))
+    run = run_tap("tap-segment", segment_config(sb, start_date=START, max_concurrency=1))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stderr.count("Stream 'destination_subscriptions' skipped") == 1
+    assert run.records["destinations"]
+
+
+def test_same_records_at_concurrency_1_and_16(catalog, make_sandbox):
+    sb = make_sandbox()
+    runs = [
+        run_tap(
+            "tap-segment",
+            segment_config(sb, max_concurrency=n, start_date=START),
+            catalog=select(catalog, "all"),
+        )
+        for n in (1, 16)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    for name in CONTRACT_KEYS:
+        assert runs[0].records[name] == runs[1].records[name], name
+
+
+def test_deleted_children_are_skipped(make_sandbox):
+    sb = make_sandbox(deleted_children=2)
+    run = run_tap("tap-segment", segment_config(sb, start_date=START, max_concurrency=4))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "probably deleted" in run.stderr
+    sources = {r["id"] for r in run.records["sources"]}
+    assert len({r["sourceId"] for r in run.records["source_settings"]}) == len(sources) - 2
