@@ -247,3 +247,20 @@ def test_sync_history_resumes_from_state(catalog, sandbox):
     assert len(second.records["connection_sync_history"]) < len(
         first.records["connection_sync_history"]
     )
+
+
+def test_long_runs_log_progress_and_a_summary(make_sandbox):
+    sb = make_sandbox(latency_ms=20)
+    run = run_tap(
+        "tap-fivetran",
+        fivetran_config(sb, max_concurrency=1, progress_interval_seconds=1),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    progress = [line for line in run.stderr.splitlines() if "progress after" in line]
+    assert len(progress) >= 2, "a progress line per interval"
+    assert "requests" in progress[-1] and "records" in progress[-1]
+    summary = [line for line in run.stderr.splitlines() if "summary:" in line]
+    assert any("finished" in line and "retries" in line for line in summary)
+    assert any("summary: stream connections:" in line for line in summary)
+    total = sum(len(v) for v in run.records.values())
+    assert f"{total} records" in summary[0]
