@@ -190,13 +190,15 @@ class ConnectionSyncHistoryStream(_List):
             yield {"start_time": iso(start), "end_time": iso(end)}
             start = end
 
+    @staticmethod
+    def edge_key(record: dict) -> Any:
+        """A sync on the edge of two windows is emitted once."""
+        return (record.get("connection_id"), record.get("start_time"))
+
     def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
-        """Oldest first, so the bookmark can advance safely; drop window-edge repeats."""
+        """Oldest first, so the bookmark can advance safely."""
         records.sort(key=lambda r: str(r.get("start_time") or ""))
-        seen = getattr(self, "_edge", set())
-        fresh = [r for r in records if (r.get("connection_id"), r.get("start_time")) not in seen]
-        self._edge = {(r.get("connection_id"), r.get("start_time")) for r in records}
-        return fresh
+        return records
 
 
 def default_start(config: Mapping[str, Any]) -> dt.datetime:

@@ -279,18 +279,20 @@ class AuditEventsStream(SegmentStream):
         start = bookmark - lookback if bookmark else default_start(self.config)
         window = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
         now = dt.datetime.now(dt.UTC)
-        self._edge_ids: set[str] = set()
         while start < now:
             end = min(start + window, now)
             yield {"startTime": iso(start), "endTime": iso(end)}
             start = end
 
+    @staticmethod
+    def edge_key(record: dict) -> Any:
+        """An event on the edge of two windows is emitted once."""
+        return record.get("id")
+
     def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
-        """Ascending by time; drop events already emitted at the previous window's edge."""
+        """Ascending by time, so the bookmark advances with the records."""
         records.sort(key=lambda r: (str(r.get("timestamp") or ""), str(r.get("id"))))
-        fresh = [r for r in records if r.get("id") not in self._edge_ids]
-        self._edge_ids = {str(r.get("id")) for r in records}
-        return fresh
+        return records
 
 
 # ----- deletion and suppression, credentials --------------------------------------------------

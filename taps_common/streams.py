@@ -126,49 +126,92 @@ class ApiStream(Stream):
         return body, response.status_code
 
     def walk(
-        self, context: Mapping[str, Any] | None, plans: list[dict[str, Any]] | None = None
+        self,
+        context: Mapping[str, Any] | None,
+        plans: list[dict[str, Any]] | None = None,
+        *,
+        parallel_plans: bool = False,
     ) -> Iterator[list[dict]]:
-        """Yield records page by page for every request plan of this context."""
+        """Yield records page by page for every request plan of this context.
+
+        With ``parallel_plans`` (top-level streams, never from inside a pool worker), plans
+        that are emitted whole (time windows, months) are fetched several at a time and still
+        yielded in order; at most ``max_concurrency`` plans are held in memory.
+        """
         path = self.url_path(context)
-        for plan in self.request_plans(context) if plans is None else plans:
-            buffered: list[dict] = []
-            cursor: str | None = None
-            seen: set[str] = set()
-            for _ in range(MAX_PAGES):
-                params = dict(plan)
-                if self.paginated and self.records_key:
-                    params.update(self.page_params(cursor))
-                body, status = self.fetch(path, params, context)
-                if self.records_key:
-                    items, next_cursor = self.extract_page(body, path, status)
-                else:
-                    items, next_cursor = [self.extract_object(body, path, status)], None
-                page = [
-                    self._with_context_keys(rec, context)
-                    for item in items
-                    for rec in self.make_records(item, context, plan)
-                ]
-                if self.buffer_per_plan:
-                    buffered.extend(page)
-                elif page:
-                    yield page
-                if not self.paginated or not next_cursor:
-                    break
-                if next_cursor in seen or next_cursor == cursor:
-                    raise ApiResponseError(
-                        "The API returned a pagination cursor it had already returned; "
-                        "stopping instead of looping",
-                        path=path,
-                        status=status,
-                    )
-                seen.add(next_cursor)
-                cursor = next_cursor
-            else:  # pragma: no cover - needs a million pages
-                raise ApiResponseError(f"More than {MAX_PAGES} pages", path=path)
+        todo = list(self.request_plans(context)) if plans is None else plans
+        pool = self.cp_tap.fanout
+        if parallel_plans and self.buffer_per_plan and pool.max_concurrency > 1:
+            pages = self._plans_in_parallel(path, todo, context)
+        else:
+            pages = (page for plan in todo for page in self._walk_plan(path, plan, context))
+        if self.edge_key is None:
+            yield from pages
+            return
+        previous: set = set()  # records of the previous plan: windows may share an edge
+        for page in pages:
+            keys = [self.edge_key(rec) for rec in page]
+            fresh = [rec for rec, key in zip(page, keys, strict=True) if key not in previous]
+            previous = set(keys)
+            if fresh:
+                yield fresh
+
+    edge_key: ClassVar[Callable[[dict], Any] | None] = None  # dedupe key across plan edges
+
+    def _plans_in_parallel(
+        self, path: str, todo: list[dict[str, Any]], context: Mapping[str, Any] | None
+    ) -> Iterator[list[dict]]:
+        width = self.cp_tap.fanout.max_concurrency
+        for start in range(0, len(todo), width):
+            chunk = todo[start : start + width]
+            fetched = self.cp_tap.fanout.map_ordered(
+                lambda plan: list(self._walk_plan(path, plan, context)), chunk
+            )
+            for result in fetched:
+                yield from unwrap(result)
+
+    def _walk_plan(
+        self, path: str, plan: Mapping[str, Any], context: Mapping[str, Any] | None
+    ) -> Iterator[list[dict]]:
+        """Every page of one plan, following the cursor, refusing a repeated cursor."""
+        buffered: list[dict] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = dict(plan)
+            if self.paginated and self.records_key:
+                params.update(self.page_params(cursor))
+            body, status = self.fetch(path, params, context)
+            if self.records_key:
+                items, next_cursor = self.extract_page(body, path, status)
+            else:
+                items, next_cursor = [self.extract_object(body, path, status)], None
+            page = [
+                self._with_context_keys(rec, context)
+                for item in items
+                for rec in self.make_records(item, context, plan)
+            ]
             if self.buffer_per_plan:
-                done = self.on_plan_finished(buffered, plan)
-                if done:
-                    yield done
+                buffered.extend(page)
+            elif page:
+                yield page
+            if not self.paginated or not next_cursor:
+                break
+            if next_cursor in seen or next_cursor == cursor:
+                raise ApiResponseError(
+                    "The API returned a pagination cursor it had already returned; "
+                    "stopping instead of looping",
+                    path=path,
+                    status=status,
+                )
+            seen.add(next_cursor)
+            cursor = next_cursor
+        else:  # pragma: no cover - needs a million pages
+            raise ApiResponseError(f"More than {MAX_PAGES} pages", path=path)
+        if self.buffer_per_plan:
+            done = self.on_plan_finished(buffered, plan)
+            if done:
+                yield done
 
     def _with_context_keys(self, record: dict, context: Mapping[str, Any] | None) -> dict:
         props = self.schema.get("properties", {})
@@ -191,7 +234,10 @@ class ApiStream(Stream):
             if key in self._prefetched:
                 pages: Iterable[list[dict]] = [unwrap(self._prefetched.pop(key))]
             elif self.parent_stream_type is None:
-                pages = read_ahead(self.walk, list(self.request_plans(context)), context)
+                plans = list(self.request_plans(context))
+                pages = read_ahead(
+                    lambda ctx, todo: self.walk(ctx, todo, parallel_plans=True), plans, context
+                )
             else:
                 pages = self.walk(context)
             for page in pages:
