@@ -1,0 +1,260 @@
+"""Benchmark both taps against the sandbox: requests, records, wall time, speed-up, memory.
+
+Not part of the test suite. Every run is a subprocess (the tap's own console script) with a
+timeout, against a sandbox on 127.0.0.1. Prints one line per run and PASS/FAIL per goal:
+
+  speed-up (requests x latency / wall) >= 10x       wall <= 1.5 x requests x latency / concurrency
+  same primary keys per stream as max_concurrency 1  peak RSS < 200 MB, flat across sizes
+  audit_events >= 20,000 records/s at 0 ms latency
+
+Usage: python benchmarks/run.py [--tap both] [--size large] [--latency-ms 100]
+       [--concurrency 16] [--baseline-size large|medium|small|none] [--repeat 1]
+       [--rate-limit 0] [--max-rps 0] [--skip-audit] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from taps_sandbox.base import (  # noqa: E402
+    FIVETRAN_API_KEY,
+    FIVETRAN_API_SECRET,
+    SEGMENT_TOKEN,
+    SandboxOptions,
+)
+from taps_sandbox.server import Sandbox  # noqa: E402
+
+BIN = Path(sys.executable).parent
+RUN_TIMEOUT_S = 1800
+START_DATE = "2026-01-01T00:00:00Z"  # before the sandbox's oldest audit event (60 days back)
+
+
+@dataclass
+class Result:
+    """One run's figures."""
+
+    tap: str
+    size: str
+    concurrency: int
+    latency_ms: float
+    requests: int
+    records: int
+    wall: float
+    rss_mb: float
+    status429: int
+    keys: dict[str, set] = field(default_factory=dict)
+
+    @property
+    def sequential(self) -> float:
+        """What the same requests cost one at a time: requests x latency."""
+        return self.requests * self.latency_ms / 1000
+
+    def line(self) -> str:
+        """The printed row."""
+        speedup = self.sequential / self.wall if self.wall and self.latency_ms else float("nan")
+        return (
+            f"{self.tap:9} size={self.size:6} conc={self.concurrency:2} "
+            f"latency={self.latency_ms:5.0f}ms requests={self.requests:6} "
+            f"records={self.records:7} wall={self.wall:7.1f}s seq={self.sequential:7.1f}s "
+            f"speedup={speedup:5.1f}x rss={self.rss_mb:6.1f}MB "
+            f"rec/s={self.records / self.wall:8.0f} 429s={self.status429}"
+        )
+
+
+def tap_config(tap: str, sandbox: Sandbox, concurrency: int, max_rps: float) -> dict:
+    """Default streams, default page size, the given concurrency."""
+    common = {"max_concurrency": concurrency, "start_date": START_DATE, "request_timeout": 120}
+    if max_rps:
+        common["max_requests_per_second"] = max_rps
+    if tap == "segment":
+        return {"token": SEGMENT_TOKEN, "api_url": sandbox.segment_url, **common}
+    return {
+        "api_key": FIVETRAN_API_KEY,
+        "api_secret": FIVETRAN_API_SECRET,
+        "api_url": sandbox.fivetran_url,
+        **common,
+    }
+
+
+def measure(cmd: list[str]) -> tuple[bytes, float, float]:
+    """Run ``cmd`` in a wrapper process so its peak RSS is its own; return stdout, wall, MB."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.monotonic()\n"
+        "p = subprocess.run(sys.argv[1:], stdout=sys.stdout.buffer, stderr=subprocess.DEVNULL)\n"
+        "w = time.monotonic() - t\n"
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "sys.stderr.write(f'{p.returncode} {w} {r}')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd],
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    code, wall, rss_kb = proc.stderr.decode().split()
+    if int(code) != 0:
+        raise SystemExit(f"tap failed (exit {code}): {' '.join(cmd[:1])}")
+    return proc.stdout, float(wall), int(rss_kb) / 1024
+
+
+def run_once(
+    tap: str,
+    size: str,
+    concurrency: int,
+    latency_ms: float,
+    *,
+    rate_limit: float = 0,
+    max_rps: float = 0,
+    catalog: dict | None = None,
+) -> Result:
+    """Start a sandbox, run the tap once, count what came out."""
+    options = SandboxOptions(size=size, latency_ms=latency_ms, rate_limit_per_second=rate_limit)
+    with Sandbox(options) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp, "config.json")
+        config.write_text(json.dumps(tap_config(tap, sandbox, concurrency, max_rps)))
+        cmd = [str(BIN / f"tap-{tap}"), "--config", str(config)]
+        if catalog is not None:
+            path = Path(tmp, "catalog.json")
+            path.write_text(json.dumps(catalog))
+            cmd += ["--catalog", str(path)]
+        out, wall, rss = measure(cmd)
+        log = sandbox.requests(tap)
+    keys: dict[str, set] = {}
+    pks: dict[str, list] = {}
+    records = 0
+    for line in out.splitlines():
+        if b'"type":"SCHEMA"' in line[:40]:
+            msg = json.loads(line)
+            pks[msg["stream"]] = msg["key_properties"]
+        elif line.startswith(b'{"type":"RECORD"'):
+            records += 1
+            msg = json.loads(line)
+            pk = pks[msg["stream"]]
+            keys.setdefault(msg["stream"], set()).add(tuple(msg["record"].get(k) for k in pk))
+    served = Counter(r["status"] for r in log)
+    return Result(
+        tap, size, concurrency, latency_ms, len(log), records, wall, rss, served[429], keys
+    )
+
+
+def audit_only_catalog() -> dict:
+    """tap-segment's catalog with only audit_events selected."""
+    proc = subprocess.run(
+        [str(BIN / "tap-segment"), "--discover"], capture_output=True, check=True, timeout=120
+    )
+    catalog = json.loads(proc.stdout)
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] == "audit_events"
+    return catalog
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> int:
+    """Run what the options ask and print figures and verdicts."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--tap", choices=["segment", "fivetran", "both"], default="both")
+    parser.add_argument("--size", default="large")
+    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--baseline-size", default="large", help="size of the concurrency-1 run, or none"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per figure; medians are printed"
+    )
+    parser.add_argument(
+        "--rate-limit", type=float, default=0, help="sandbox requests/s (429 above)"
+    )
+    parser.add_argument(
+        "--max-rps", type=float, default=0, help="the tap's max_requests_per_second"
+    )
+    parser.add_argument("--skip-audit", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    taps = ["segment", "fivetran"] if args.tap == "both" else [args.tap]
+    verdicts: list[str] = []
+    for tap in taps:
+        runs = [
+            run_once(
+                tap,
+                args.size,
+                args.concurrency,
+                args.latency_ms,
+                rate_limit=args.rate_limit,
+                max_rps=args.max_rps,
+            )
+            for _ in range(max(1, args.repeat))
+        ]
+        for run in runs:
+            print(run.line())
+        wall = statistics.median(r.wall for r in runs)
+        best = runs[0]
+        speedup = best.sequential / wall
+        bound = 1.5 * best.sequential / args.concurrency
+        verdicts.append(f"{verdict(speedup >= 10)} {tap}: speed-up {speedup:.1f}x (goal >= 10x)")
+        verdicts.append(
+            f"{verdict(wall <= bound)} {tap}: wall {wall:.1f}s <= 1.5 x requests x latency / "
+            f"concurrency = {bound:.1f}s"
+        )
+        verdicts.append(
+            f"{verdict(best.rss_mb < 200)} {tap}: peak RSS {best.rss_mb:.0f} MB (< 200)"
+        )
+        if args.baseline_size != "none":
+            base = run_once(tap, args.baseline_size, 1, args.latency_ms)
+            print(base.line() + "   <- baseline, max_concurrency 1")
+            if args.baseline_size == args.size:
+                same = base.keys == best.keys
+                lost = sum(len(v - best.keys.get(k, set())) for k, v in base.keys.items())
+                verdicts.append(
+                    f"{verdict(same)} {tap}: same primary keys as max_concurrency 1 "
+                    f"({lost} lost, {best.records - base.records:+d} records)"
+                )
+        if not args.skip_memory and args.size == "large":
+            medium = run_once(tap, "medium", args.concurrency, 0)
+            large = run_once(tap, "large", args.concurrency, 0)
+            print(medium.line() + "   <- memory, medium")
+            print(large.line() + "   <- memory, large")
+            flat = large.rss_mb < max(200.0, medium.rss_mb * 1.5)
+            verdicts.append(
+                f"{verdict(flat)} {tap}: RSS medium {medium.rss_mb:.0f} MB vs large "
+                f"{large.rss_mb:.0f} MB (records x{large.records / max(1, medium.records):.1f})"
+            )
+    if not args.skip_audit and "segment" in taps:
+        catalog = audit_only_catalog()
+        audits = [
+            run_once("segment", "large", args.concurrency, 0, catalog=catalog)
+            for _ in range(max(1, args.repeat))
+        ]
+        for run in audits:
+            print(run.line() + "   <- audit_events only, 0 ms")
+        rate = statistics.median(r.records / r.wall for r in audits)
+        verdicts.append(f"{verdict(rate >= 20000)} audit_events: {rate:.0f} records/s (>= 20,000)")
+    print()
+    print("\n".join(verdicts))
+    return 0 if all(v.startswith("PASS") for v in verdicts) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
