@@ -42,7 +42,6 @@ class FivetranStream(ApiStream):
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS)
     child_context_fields: ClassVar[dict[str, str]] = {}
     rename_fields: ClassVar[dict[str, str]] = {}
-    state_partitioning_keys: ClassVar[tuple[str, ...] | None] = ()
 
     def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
         """One client per run."""

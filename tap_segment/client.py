@@ -55,7 +55,7 @@ class SegmentStream(ApiStream):
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS)
     child_context_fields: ClassVar[dict[str, str]] = {}
     object_key: ClassVar[str | None] = None  # single-object endpoints: key under data
-    state_partitioning_keys: ClassVar[tuple[str, ...] | None] = ("workspaceId",)
+    child_state_keys: ClassVar[tuple[str, ...]] = ("workspaceId",)  # one bookmark per workspace
 
     @property
     def partitions(self) -> list[dict] | None:

@@ -45,6 +45,15 @@ class ApiStream(Stream):
     # properties, so the SDK's per-record conformance walk would change nothing: skip it.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    # State partitions of child streams (one bookmark per value of these context keys). Top-level
+    # streams keep the SDK's default: a custom value would make incremental state non-resumable.
+    child_state_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.parent_stream_type is not None and "state_partitioning_keys" not in cls.__dict__:
+            cls.state_partitioning_keys = cls.child_state_keys  # type: ignore[assignment]
+
     def __init__(self, tap: ControlPlaneTap) -> None:
         super().__init__(tap=tap)
         self.cp_tap = tap
