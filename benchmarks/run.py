@@ -34,7 +34,11 @@ from taps_sandbox.base import (  # noqa: E402
     SEGMENT_TOKEN,
     SandboxOptions,
 )
+from taps_sandbox.fivetran_api import SIZES as FIVETRAN_SIZES  # noqa: E402
+from taps_sandbox.segment_api import LARGE as SEGMENT_LARGE  # noqa: E402
 from taps_sandbox.server import Sandbox  # noqa: E402
+
+LARGE_COUNTS = {"segment": SEGMENT_LARGE, "fivetran": FIVETRAN_SIZES["large"]}
 
 BIN = Path(sys.executable).parent
 RUN_TIMEOUT_S = 1800
@@ -232,14 +236,14 @@ def main() -> int:
                     f"({lost} lost, {best.records - base.records:+d} records)"
                 )
         if not args.skip_memory and args.size == "large":
-            medium = run_once(tap, "medium", args.concurrency, 0)
             large = run_once(tap, "large", args.concurrency, 0)
-            print(medium.line() + "   <- memory, medium")
+            double = run_once(tap, "large2x", args.concurrency, 0)
             print(large.line() + "   <- memory, large")
-            flat = large.rss_mb < max(200.0, medium.rss_mb * 1.5)
+            print(double.line() + "   <- memory, every collection 2x large")
+            flat = double.rss_mb < 200 and double.rss_mb < large.rss_mb * 1.25
             verdicts.append(
-                f"{verdict(flat)} {tap}: RSS medium {medium.rss_mb:.0f} MB vs large "
-                f"{large.rss_mb:.0f} MB (records x{large.records / max(1, medium.records):.1f})"
+                f"{verdict(flat)} {tap}: RSS large {large.rss_mb:.0f} MB vs 2x large "
+                f"{double.rss_mb:.0f} MB (records x{double.records / max(1, large.records):.1f})"
             )
     if not args.skip_audit and "segment" in taps:
         catalog = audit_only_catalog()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
 MAX_LOGGED_CHILD_SKIPS = 5
+PARALLEL_PLANS = 4  # windows (plans) of one stream fetched at once
 
 
 class ApiStream(Stream):
@@ -170,7 +171,9 @@ class ApiStream(Stream):
     def _plans_in_parallel(
         self, path: str, todo: list[dict[str, Any]], context: Mapping[str, Any] | None
     ) -> Iterator[list[dict]]:
-        width = self.cp_tap.fanout.max_concurrency
+        # A few windows at a time: enough to hide latency, little enough that memory stays
+        # flat however many events a window holds.
+        width = min(self.cp_tap.fanout.max_concurrency, PARALLEL_PLANS)
         for start in range(0, len(todo), width):
             chunk = todo[start : start + width]
             fetched = self.cp_tap.fanout.map_ordered(
