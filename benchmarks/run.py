@@ -23,6 +23,7 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,8 @@ LARGE_COUNTS = {"segment": SEGMENT_LARGE, "fivetran": FIVETRAN_SIZES["large"]}
 
 BIN = Path(sys.executable).parent
 RUN_TIMEOUT_S = 1800
-START_DATE = "2026-01-01T00:00:00Z"  # before the sandbox's oldest audit event (60 days back)
+# The sandbox's audit trail spans the last 60 days: start just before it.
+START_DATE = (datetime.now(UTC) - timedelta(days=61)).strftime("%Y-%m-%dT00:00:00Z")
 
 
 @dataclass

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
 MAX_LOGGED_CHILD_SKIPS = 5
-PARALLEL_PLANS = 4  # windows (plans) of one stream fetched at once
+PARALLEL_PLANS = 8  # windows (plans) of one stream fetched at once
 
 
 class ApiStream(Stream):
