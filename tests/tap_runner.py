@@ -126,3 +126,13 @@ def default_selected(catalog: dict) -> set[str]:
             if meta["breadcrumb"] == [] and meta["metadata"].get("selected-by-default"):
                 found.add(entry["tap_stream_id"])
     return found
+
+
+def assert_catalog_matches(catalog: dict, keys: dict[str, list[str]], not_default: set[str]) -> None:
+    """The catalog has exactly the contract's streams, keys and default selection."""
+    found = {s["tap_stream_id"]: s for s in catalog["streams"]}
+    assert set(found) == set(keys)
+    for name, expected in keys.items():
+        assert found[name]["key_properties"] == expected, name
+        meta = next(m["metadata"] for m in found[name]["metadata"] if m["breadcrumb"] == [])
+        assert meta.get("selected-by-default") is (name not in not_default), name

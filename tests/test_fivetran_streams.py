@@ -10,7 +10,7 @@ from taps_common.redaction import REDACTED
 from taps_sandbox.base import SENTINEL
 from tests.conftest import fivetran_config
 from tests.expected import FIVETRAN_LISTS, fivetran_items, leaf_paths
-from tests.tap_runner import discover, run_tap, select
+from tests.tap_runner import assert_catalog_matches, discover, run_tap, select
 
 CONTRACT_KEYS = {
     "accounts": ["account_id"],
@@ -67,12 +67,7 @@ def full_run(catalog, sandbox):
 
 
 def test_discover_lists_the_contract(catalog):
-    found = {s["tap_stream_id"]: s for s in catalog["streams"]}
-    assert set(found) == set(CONTRACT_KEYS)
-    for name, keys in CONTRACT_KEYS.items():
-        assert found[name]["key_properties"] == keys, name
-        meta = next(m["metadata"] for m in found[name]["metadata"] if m["breadcrumb"] == [])
-        assert meta.get("selected-by-default") is (name not in NOT_DEFAULT), name
+    assert_catalog_matches(catalog, CONTRACT_KEYS, NOT_DEFAULT)
 
 
 def test_every_stream_has_records(full_run):
