@@ -25,4 +25,4 @@ benchmark: install
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .meltano output
+	rm -rf $(VENV) .venv-meltano .meltano output

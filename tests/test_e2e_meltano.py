@@ -314,6 +314,8 @@ def test_meltano_to_postgres(
         "TARGET_POSTGRES_HOST": postgres.host,
         "TARGET_POSTGRES_PORT": str(postgres.port),
         "TARGET_POSTGRES_USER": postgres.user,
+        # The throw-away server trusts loopback; the target insists on some password.
+        "TARGET_POSTGRES_PASSWORD": "unused-trust-auth",
         "TARGET_POSTGRES_DATABASE": postgres.database,
     }
 
