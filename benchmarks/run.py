@@ -127,7 +127,15 @@ def run_once(
     catalog: dict | None = None,
 ) -> Result:
     """Start a sandbox, run the tap once, count what came out."""
-    options = SandboxOptions(size=size, latency_ms=latency_ms, rate_limit_per_second=rate_limit)
+    counts = {}
+    if size == "large2x":  # every collection twice the large size
+        counts = {k: 2 * v for k, v in LARGE_COUNTS[tap].items()}
+    options = SandboxOptions(
+        size="large" if size == "large2x" else size,
+        counts=counts,
+        latency_ms=latency_ms,
+        rate_limit_per_second=rate_limit,
+    )
     with Sandbox(options) as sandbox, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp, "config.json")
         config.write_text(json.dumps(tap_config(tap, sandbox, concurrency, max_rps)))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
 MAX_LOGGED_CHILD_SKIPS = 5
 PARALLEL_PLANS = 8  # windows (plans) of one stream fetched at once
+FANOUT_BATCH = 250  # parents whose child requests are fetched (and held) together
 
 
 class ApiStream(Stream):
@@ -253,7 +254,10 @@ class ApiStream(Stream):
             else:
                 pages = self.walk(context)
             for page in pages:
-                yield from self.prepare_page(page, context)
+                # Children of at most FANOUT_BATCH parents are held at once, whatever the page
+                # size, so memory does not grow with the account.
+                for start in range(0, len(page), FANOUT_BATCH):
+                    yield from self.prepare_page(page[start : start + FANOUT_BATCH], context)
         except NotEntitledError as exc:
             self.mark_not_entitled(exc)
         except ChildNotFoundError as exc:
