@@ -147,7 +147,7 @@ class ApiStream(Stream):
 
         With ``parallel_plans`` (top-level streams, never from inside a pool worker), plans
         that are emitted whole (time windows, months) are fetched several at a time and still
-        yielded in order; at most ``max_concurrency`` plans are held in memory.
+        yielded in order; at most ``PARALLEL_PLANS`` plans are held in memory.
         """
         path = self.url_path(context)
         todo = list(self.request_plans(context)) if plans is None else plans
@@ -227,9 +227,9 @@ class ApiStream(Stream):
                 yield done
 
     def _with_context_keys(self, record: dict, context: Mapping[str, Any] | None) -> dict:
-        props = self.schema.get("properties", {})
+        declared = self._declared
         for key, value in (context or {}).items():
-            if key in props and key not in record:
+            if key in declared and key not in record:
                 record[key] = value
         return record
 
