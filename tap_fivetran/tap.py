@@ -60,7 +60,11 @@ class TapFivetran(ControlPlaneTap):
 
     def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
         """Credentials present, URL safe."""
-        errors = [e for e in (missing_secret(config, n) for n in self.secret_settings) if e]
+        errors = [
+            f"{problem} (env TAP_FIVETRAN_{name.upper()})"
+            for name in self.secret_settings
+            if (problem := missing_secret(config, name))
+        ]
         url_error = check_api_url(config.get("api_url", DEFAULT_API_URL), "api_url")
         return errors + ([url_error] if url_error else [])
 
