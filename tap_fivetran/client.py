@@ -49,7 +49,7 @@ class FivetranStream(ApiStream):
 
     def page_params(self, cursor: str | None) -> dict[str, Any]:
         """``limit`` + opaque ``cursor``."""
-        return {"limit": self.config.get("page_size", 1000), "cursor": cursor}
+        return {"limit": self.page_limit, "cursor": cursor}
 
     def _data(self, body: Any, path: str, status: int) -> dict:
         if not isinstance(body, dict) or not isinstance(body.get("data"), dict):

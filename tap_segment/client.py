@@ -70,7 +70,7 @@ class SegmentStream(ApiStream):
 
     def page_params(self, cursor: str | None) -> dict[str, Any]:
         """``pagination.count`` / ``pagination.cursor`` (dot keys, as Segment documents)."""
-        params: dict[str, Any] = {"pagination.count": self.config.get("page_size", 1000)}
+        params: dict[str, Any] = {"pagination.count": self.page_limit}
         if cursor:
             params["pagination.cursor"] = cursor
         return params

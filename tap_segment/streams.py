@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar
 
 from tap_segment.client import SegmentStream
@@ -23,6 +23,11 @@ def default_start(config: Mapping[str, Any]) -> dt.datetime:
     return parse_start_date(config.get("start_date")) or (
         dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     )
+
+
+def _moment(text: str) -> dt.datetime:
+    """A window bound written by ``iso``."""
+    return dt.datetime.fromisoformat(text)
 
 
 def iso(moment: dt.datetime) -> str:
@@ -293,6 +298,45 @@ class AuditEventsStream(SegmentStream):
         """Ascending by time, so the bookmark advances with the records."""
         records.sort(key=lambda r: (str(r.get("timestamp") or ""), str(r.get("id"))))
         return records
+
+    # A window is held whole (to sort it), so windows are sized to hold about a page each:
+    # memory then stays flat however many events the account has.
+    FILL = 0.8  # share of a page a window is sized for, leaving room for bursts
+    SHORTEST = dt.timedelta(minutes=1)  # below this a dense window is paginated, not split
+
+    def plan_chunks(
+        self, todo: list[dict[str, Any]], width: int
+    ) -> Generator[list[dict[str, Any]], int, None]:
+        """Windows sized from the density of the chunk before (at most the configured length)."""
+        if not todo:
+            return
+        longest = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
+        start, end = _moment(todo[0]["startTime"]), _moment(todo[-1]["endTime"])
+        length = longest
+        while start < end:
+            chunk_start, chunk = start, []
+            while start < end and len(chunk) < width:
+                stop = min(start + length, end)
+                chunk.append({"startTime": iso(start), "endTime": iso(stop)})
+                start = stop
+            held = yield chunk
+            seconds = (start - chunk_start).total_seconds()
+            if held and seconds > 0:
+                fit = dt.timedelta(seconds=seconds * self.FILL * self.page_limit / held)
+                length = min(max(fit, self.SHORTEST), longest)
+            else:
+                length = longest
+
+    def split_plan(self, plan: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        """Halves of a window that holds more than a page (a burst)."""
+        start, end = _moment(plan["startTime"]), _moment(plan["endTime"])
+        if end - start < 2 * self.SHORTEST:
+            return None
+        middle = start + (end - start) / 2
+        return [
+            {**plan, "startTime": iso(start), "endTime": iso(middle)},
+            {**plan, "startTime": iso(middle), "endTime": iso(end)},
+        ]
 
 
 # ----- deletion and suppression, credentials --------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
@@ -19,6 +19,7 @@ from taps_common.errors import ApiResponseError, ChildNotFoundError, NotEntitled
 from taps_common.fanout import context_key, unwrap
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.redaction import redact_tree, redact_value
+from taps_common.settings import PAGE_SIZE_MAX
 
 if TYPE_CHECKING:
     from taps_common.tap_base import ControlPlaneTap
@@ -27,6 +28,15 @@ MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real acc
 MAX_LOGGED_CHILD_SKIPS = 5
 PARALLEL_PLANS = 8  # windows (plans) of one stream fetched at once
 FANOUT_BATCH = 250  # parents whose child requests are fetched (and held) together
+
+
+class PlanSplit:
+    """Said by a plan's walk instead of pages: walk these smaller plans in its place."""
+
+    __slots__ = ("plans",)
+
+    def __init__(self, plans: list[dict[str, Any]]) -> None:
+        self.plans = plans
 
 
 class ApiStream(Stream):
@@ -109,6 +119,32 @@ class ApiStream(Stream):
 
     buffer_per_plan: ClassVar[bool] = False  # emit a plan's records only after it completes
 
+    def plan_chunks(
+        self, todo: list[dict[str, Any]], width: int
+    ) -> Generator[list[dict[str, Any]], int, None]:
+        """Plans fetched together (at most ``width``); after each chunk the caller sends how
+        many records it held, so a stream may size its next plans from that."""
+        for start in range(0, len(todo), width):
+            yield todo[start : start + width]
+
+    def split_plan(self, plan: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        """Smaller plans covering ``plan`` when its first page says there is more than a page.
+
+        Only buffered streams benefit: they hold a whole plan, so splitting keeps what they
+        hold near one page however dense the data is. None keeps paginating.
+        """
+        return None
+
+    @property
+    def page_limit(self) -> int:
+        """Items asked per page: ``page_size``, but at most FANOUT_BATCH for streams that fan
+        out. Each of their items costs requests of its own, so a bigger page saves next to
+        nothing and only holds more memory (read-ahead keeps a few pages)."""
+        size = int(self.config.get("page_size", PAGE_SIZE_MAX))
+        if self.detail_path or self.child_streams:
+            return min(size, FANOUT_BATCH)
+        return size
+
     # ----- request machinery ---------------------------------------------------------------
     def url_path(self, context: Mapping[str, Any] | None, template: str | None = None) -> str:
         """Fill ``{placeholders}`` from the context."""
@@ -151,11 +187,10 @@ class ApiStream(Stream):
         """
         path = self.url_path(context)
         todo = list(self.request_plans(context)) if plans is None else plans
-        pool = self.cp_tap.fanout
-        if parallel_plans and self.buffer_per_plan and pool.max_concurrency > 1:
+        if parallel_plans and self.buffer_per_plan:
             pages = self._plans_in_parallel(path, todo, context)
         else:
-            pages = (page for plan in todo for page in self._walk_plan(path, plan, context))
+            pages = self._plans_in_sequence(path, todo, context)
         if self.edge_key is None:
             yield from pages
             return
@@ -169,23 +204,51 @@ class ApiStream(Stream):
 
     edge_key: ClassVar[Callable[[dict], Any] | None] = None  # dedupe key across plan edges
 
+    def _plans_in_sequence(
+        self, path: str, todo: Iterable[dict[str, Any]], context: Mapping[str, Any] | None
+    ) -> Iterator[list[dict]]:
+        for plan in todo:
+            for page in self._walk_plan(path, plan, context):
+                if isinstance(page, PlanSplit):
+                    yield from self._plans_in_sequence(path, page.plans, context)
+                else:
+                    yield page
+
     def _plans_in_parallel(
         self, path: str, todo: list[dict[str, Any]], context: Mapping[str, Any] | None
     ) -> Iterator[list[dict]]:
         # A few windows at a time: enough to hide latency, little enough that memory stays
         # flat however many events a window holds.
         width = min(self.cp_tap.fanout.max_concurrency, PARALLEL_PLANS)
-        for start in range(0, len(todo), width):
-            chunk = todo[start : start + width]
-            fetched = self.cp_tap.fanout.map_ordered(
-                lambda plan: list(self._walk_plan(path, plan, context)), chunk
-            )
-            for result in fetched:
-                yield from unwrap(result)
+        chunks = self.plan_chunks(todo, width)
+        chunk = next(chunks, None)
+        while chunk:
+            held = 0
+            for page in self._fetch_together(path, chunk, context):
+                held += len(page)
+                yield page
+            try:
+                chunk = chunks.send(held)
+            except StopIteration:
+                return
+
+    def _fetch_together(
+        self, path: str, plans: list[dict[str, Any]], context: Mapping[str, Any] | None
+    ) -> Iterator[list[dict]]:
+        """Plans fetched at once, pages yielded in plan order; a split plan's halves likewise."""
+        fetched = self.cp_tap.fanout.map_ordered(
+            lambda plan: list(self._walk_plan(path, plan, context)), plans
+        )
+        for result in fetched:
+            for page in unwrap(result):
+                if isinstance(page, PlanSplit):
+                    yield from self._fetch_together(path, page.plans, context)
+                else:
+                    yield page
 
     def _walk_plan(
         self, path: str, plan: Mapping[str, Any], context: Mapping[str, Any] | None
-    ) -> Iterator[list[dict]]:
+    ) -> Iterator[list[dict] | PlanSplit]:
         """Every page of one plan, following the cursor, refusing a repeated cursor."""
         buffered: list[dict] = []
         cursor: str | None = None
@@ -199,6 +262,11 @@ class ApiStream(Stream):
                 items, next_cursor = self.extract_page(body, path, status)
             else:
                 items, next_cursor = [self.extract_object(body, path, status)], None
+            if not cursor and next_cursor and (halves := self.split_plan(plan)):
+                # More than a page in this plan: its halves are walked instead (by the caller,
+                # so this page is not held meanwhile).
+                yield PlanSplit(halves)
+                return
             page = [
                 self._with_context_keys(rec, context)
                 for item in items

@@ -259,3 +259,26 @@ def test_long_runs_log_progress_and_a_summary(make_sandbox):
     assert any("summary: stream connections:" in line for line in summary)
     total = sum(len(v) for v in run.records.values())
     assert f"{total} records" in summary[0]
+
+
+def test_streams_that_fan_out_read_smaller_pages(catalog, make_sandbox):
+    """Each connection, user or group costs requests of its own, so their lists are read
+    250 at a time (read-ahead holds a few pages); leaf lists keep page_size."""
+    sb = make_sandbox(size="medium")
+    run = run_tap("tap-fivetran", fivetran_config(sb, page_size=1000), catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    limits: dict[str, set] = {}
+    for entry in sb.requests("fivetran"):
+        if "limit" in entry["query"]:
+            limits.setdefault(entry["path"], set()).update(entry["query"]["limit"])
+    assert limits["/v1/connections"] == {"250"}
+    assert limits["/v1/users"] == {"250"}
+    assert limits["/v1/groups"] == {"1000"}  # no child streams
+    assert limits["/v1/webhooks"] == {"1000"}
+    sb.reset_log()
+    small = run_tap("tap-fivetran", fivetran_config(sb, page_size=100), catalog=catalog)
+    assert small.returncode == 0, small.stderr[-2000:]
+    asked = {e["query"]["limit"][0] for e in sb.requests("fivetran") if "limit" in e["query"]}
+    assert asked == {"100"}
+    assert small.records.keys() == run.records.keys()
+    assert all(len(small.records[s]) == len(run.records[s]) for s in run.records)

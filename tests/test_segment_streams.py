@@ -307,3 +307,41 @@ def test_deleted_children_are_skipped(make_sandbox):
     assert "probably deleted" in run.stderr
     sources = {r["id"] for r in run.records["sources"]}
     assert len({r["sourceId"] for r in run.records["source_settings"]}) == len(sources) - 2
+
+
+def _window(entry: dict) -> tuple[datetime, datetime]:
+    q = entry["query"]
+    return (
+        datetime.fromisoformat(q["startTime"][0].replace("Z", "+00:00")),
+        datetime.fromisoformat(q["endTime"][0].replace("Z", "+00:00")),
+    )
+
+
+def test_audit_windows_hold_about_a_page_and_lose_nothing(catalog, make_sandbox):
+    """Windows are sized from the density seen so far and a window holding more than a page
+    is walked as halves instead, so memory does not grow with the trail; nothing is lost."""
+    sb = make_sandbox(counts={"audit_events": 6000})  # ~100 a day for 60 days
+    api = sb.apis["segment"]
+    api.add_audit_events(300)  # a burst: one a second, six pages in five minutes
+    config = segment_config(sb, start_date=START, page_size=50, max_concurrency=8)
+    run = run_tap("tap-segment", config, catalog=select(catalog, {"audit_events"}))
+    assert run.returncode == 0, run.stderr[-2000:]
+    ids = [r["id"] for r in run.records["audit_events"]]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(api.audit_event_ids(start=START))
+    stamps = [r["timestamp"] for r in run.records["audit_events"]]
+    assert stamps == sorted(stamps)
+
+    log = [e for e in sb.requests("segment") if e["path"] == "/audit-events"]
+    assert {e["query"]["pagination.count"][0] for e in log} == {"50"}
+    # Only windows too short to split (under two minutes, inside the burst) read a 2nd page.
+    for entry in log:
+        if "pagination.cursor" in entry["query"]:
+            start, end = _window(entry)
+            assert end - start < timedelta(minutes=2), entry["query"]
+    # A window is split (its first page left unused) only while the density is unknown (the
+    # first chunk) or in the burst: the sizing avoids it elsewhere.
+    windows = {_window(e) for e in log}
+    split = [w for w in windows if any(o != w and w[0] <= o[0] < o[1] <= w[1] for o in windows)]
+    assert len(split) <= 40, (len(split), len(windows))
+    assert len(windows) >= 6300 / 50, "a window holds about a page, not a day"
