@@ -181,6 +181,11 @@ class ConnectionSyncHistoryStream(_List):
     parent_stream_type = ConnectionsStream
     state_partitioning_keys = None  # one bookmark per connection
 
+    def prefetch_parents(self) -> int:
+        """A connection's history can run to thousands of syncs on a first run: hold the
+        histories of only as many connections as are fetched at once."""
+        return self.cp_tap.fanout.max_concurrency
+
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Consecutive windows from the bookmark (or start_date) to now."""
         start = self.starting_timestamp(context) or default_start(self.config)

@@ -84,7 +84,8 @@ class TapSegment(ControlPlaneTap):
             "audit_window_hours",
             th.NumberType(minimum=0.01),
             default=24,
-            description="audit_events walks time in windows of this size, oldest first.",
+            description="Longest time window audit_events reads at once, oldest first; where "
+            "events are dense, windows shrink to hold about one page each.",
         ),
         *common_properties(),
     ).to_dict()

@@ -322,14 +322,27 @@ class ApiStream(Stream):
             else:
                 pages = self.walk(context)
             for page in pages:
-                # Children of at most FANOUT_BATCH parents are held at once, whatever the page
+                # Children of a bounded number of parents are held at once, whatever the page
                 # size, so memory does not grow with the account.
-                for start in range(0, len(page), FANOUT_BATCH):
-                    yield from self.prepare_page(page[start : start + FANOUT_BATCH], context)
+                batch = self._parents_per_prefetch()
+                for start in range(0, len(page), batch):
+                    yield from self.prepare_page(page[start : start + batch], context)
         except NotEntitledError as exc:
             self.mark_not_entitled(exc)
         except ChildNotFoundError as exc:
             self.note_child_skip(exc)
+
+    def prefetch_parents(self) -> int:
+        """Parents whose records of this (child) stream are fetched and held together."""
+        return FANOUT_BATCH
+
+    def _parents_per_prefetch(self) -> int:
+        selected = [
+            c.prefetch_parents()
+            for c in self.child_streams
+            if isinstance(c, ApiStream) and (c.selected or c.has_selected_descendents)
+        ]
+        return max(1, min([FANOUT_BATCH, *selected]))
 
     def prepare_page(self, page: list[dict], context: Mapping[str, Any] | None) -> list[dict]:
         """Merge details and prefetch children for one page of records, concurrently."""

@@ -282,3 +282,20 @@ def test_streams_that_fan_out_read_smaller_pages(catalog, make_sandbox):
     assert asked == {"100"}
     assert small.records.keys() == run.records.keys()
     assert all(len(small.records[s]) == len(run.records[s]) for s in run.records)
+
+
+def test_sync_history_is_prefetched_for_few_connections_at_a_time(catalog):
+    """A first run can hold thousands of syncs per connection: with sync history selected,
+    connections are prefetched max_concurrency at a time, not 250."""
+    from tap_fivetran.tap import TapFivetran
+
+    def batch(names: set[str]) -> int:
+        tap = TapFivetran(
+            config=fivetran_config(max_concurrency=6),
+            catalog=select(catalog, names),
+            setup_mapper=False,
+        )
+        return tap.streams["connections"]._parents_per_prefetch()
+
+    assert batch({"connections", "connection_schemas"}) == 250
+    assert batch({"connections", "connection_sync_history"}) == 6
