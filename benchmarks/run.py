@@ -206,6 +206,7 @@ def main() -> int:
     parser.add_argument("--skip-audit", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     taps = ["segment", "fivetran"] if args.tap == "both" else [args.tap]
     verdicts: list[str] = []

@@ -6,7 +6,6 @@ Logs and errors carry the URL path and status only, never headers, query secrets
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -16,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -207,8 +207,8 @@ class ApiHttpClient:
 
     def _parse(self, response: requests.Response, path: str) -> Any:
         try:
-            return response.json()
-        except (ValueError, json.JSONDecodeError):
+            return _decode(response)
+        except ValueError:
             kind = response.headers.get("Content-Type", "unknown content type").split(";")[0]
             raise ApiResponseError(
                 f"The API answered with a body that is not JSON ({kind})",
@@ -217,9 +217,14 @@ class ApiHttpClient:
             ) from None
 
 
+def _decode(response: requests.Response) -> Any:
+    """The body as JSON; msgspec decodes large pages several times faster than the stdlib."""
+    return msgspec.json.decode(response.content)
+
+
 def _json_or_none(response: requests.Response) -> Any:
     try:
-        return response.json()
+        return _decode(response)
     except ValueError:
         return None
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._packaging import get_package_version
 
 from taps_common.errors import ApiResponseError
 from taps_common.fanout import FanoutPool
 from taps_common.http_client import RetryPolicy, RunStats
+from taps_common.message_writer import BatchedMsgSpecWriter
 from taps_common.settings import common_errors
 
 DIST_NAME = "control-plane-taps"
@@ -26,7 +26,7 @@ class ControlPlaneTap(Tap):
     """Base tap: validates settings into one line each, owns the run's pool and counters."""
 
     package_name = DIST_NAME
-    message_writer_class = MsgSpecWriter  # faster JSON lines than the stdlib writer
+    message_writer_class = BatchedMsgSpecWriter  # msgspec JSON lines, records batched
     secret_settings: tuple[str, ...] = ()
 
     # ----- settings ----------------------------------------------------------------------
@@ -126,6 +126,8 @@ class ControlPlaneTap(Tap):
         finally:
             stop.set()
             self.fanout.shutdown()
+            if isinstance(self.message_writer, BatchedMsgSpecWriter):
+                self.message_writer.flush()
             self._log_summary(started, ok=ok)
 
     def _report_progress(self, stop: threading.Event, started: float) -> None:

@@ -3,6 +3,7 @@ incremental audit events and usage, gating, redaction, concurrency."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -345,3 +346,25 @@ def test_audit_windows_hold_about_a_page_and_lose_nothing(catalog, make_sandbox)
     split = [w for w in windows if any(o != w and w[0] <= o[0] < o[1] <= w[1] for o in windows)]
     assert len(split) <= 40, (len(split), len(windows))
     assert len(windows) >= 6300 / 50, "a window holds about a page, not a day"
+
+
+def test_state_never_precedes_the_records_it_covers(catalog, make_sandbox):
+    """Records are written in batches: every STATE still comes after the records it covers."""
+    sb = make_sandbox(counts={"audit_events": 3000})
+    config = segment_config(sb, start_date=START, page_size=100, max_concurrency=4)
+    run = run_tap("tap-segment", config, catalog=select(catalog, {"audit_events"}))
+    assert run.returncode == 0, run.stderr[-2000:]
+    newest = ""
+    states = 0
+    for line in run.stdout.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            newest = max(newest, message["record"]["timestamp"])
+        elif message["type"] == "STATE":
+            for part in message["value"]["bookmarks"]["audit_events"].get("partitions", []):
+                mark = part.get("replication_key_value")
+                if mark:
+                    states += 1
+                    assert mark <= newest, (mark, newest)
+    assert states > 1
+    assert len(run.records["audit_events"]) == 3000
