@@ -71,6 +71,11 @@ class RunStats:
         with self._lock:
             getattr(self, counter)[key] += n
 
+    def count_record(self, stream: str) -> None:
+        """One record emitted: called for every record, from the SDK's (single) main thread
+        only, so it takes no lock."""
+        self.records[stream] += 1
+
     def skip(self, stream: str, reason: str) -> None:
         """Remember why a stream ended without records."""
         with self._lock:

@@ -332,6 +332,14 @@ class ApiStream(Stream):
         except ChildNotFoundError as exc:
             self.note_child_skip(exc)
 
+    def generate_child_contexts(
+        self, record: dict, context: Mapping[str, Any] | None
+    ) -> Iterable[dict | None]:
+        """No child context where there is no child stream: the SDK asks for every record."""
+        if not self.child_streams:
+            return ()
+        return super().generate_child_contexts(record, context)  # type: ignore[arg-type]
+
     def prefetch_parents(self) -> int:
         """Parents whose records of this (child) stream are fetched and held together."""
         return FANOUT_BATCH
@@ -462,7 +470,7 @@ class ApiStream(Stream):
     # ----- redaction -----------------------------------------------------------------------
     def post_process(self, row: dict, context: Mapping[str, Any] | None = None) -> dict | None:
         """Redact secrets before the record leaves the tap (unless redact_secrets is false)."""
-        self.cp_tap.stats.add("records", self.name)
+        self.cp_tap.stats.count_record(self.name)
         self._keep_unknown_fields(row)
         if not self.config.get("redact_secrets", True):
             return row
@@ -477,9 +485,9 @@ class ApiStream(Stream):
     def _keep_unknown_fields(self, row: dict) -> None:
         """Fields the API sent but the schema lacks: say so once, never drop them."""
         declared = self._declared
-        unknown = [k for k in row if k not in declared]
-        if not unknown:
+        if declared.issuperset(row):
             return
+        unknown = [k for k in row if k not in declared]
         self.warn_once(
             "the API sent fields the schema does not declare: "
             + ", ".join(sorted(map(str, unknown)))
