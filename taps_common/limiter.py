@@ -15,8 +15,8 @@ class TokenBucket:
     """``rate`` tokens per second, holding at most ``capacity`` (the allowed burst)."""
 
     def __init__(self, rate: float, capacity: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, capacity)
+        self.rate = float(rate)  # the SDK reads JSON config numbers as Decimal
+        self.capacity = max(1.0, float(capacity))
         self._tokens = self.capacity
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
@@ -39,11 +39,8 @@ class RateLimiter:
     def __init__(self, requests_per_second: float | None = None) -> None:
         # A small burst (a tenth of a second's worth) keeps any one-second window under
         # 1.1 x the rate, so a cap set 10% under the API's limit avoids 429s altogether.
-        self._global = (
-            TokenBucket(requests_per_second, max(1.0, requests_per_second / 10))
-            if requests_per_second
-            else None
-        )
+        rate = float(requests_per_second or 0)  # the SDK reads JSON numbers as Decimal
+        self._global = TokenBucket(rate, max(1.0, rate / 10)) if rate else None
         self._endpoint: dict[str, TokenBucket] = {}
         self._paused_until = 0.0
         self._lock = threading.Lock()

@@ -220,9 +220,10 @@ def test_rate_limited_api_slows_the_run_instead_of_failing(clean_runs, make_sand
     hits = Counter(r["status"] for r in sb.requests())[429]
     sb2 = make_sandbox(rate_limit_per_second=40)
     started = time.monotonic()
+    # A fractional cap: the SDK reads it from JSON as a Decimal, which the limiter must take.
     limited = run_tap(
         "tap-fivetran",
-        fivetran_config(sb2, max_concurrency=8, start_date=START, max_requests_per_second=35),
+        fivetran_config(sb2, max_concurrency=8, start_date=START, max_requests_per_second=35.5),
     )
     paced = time.monotonic() - started
     assert limited.returncode == 0, limited.stderr[-2000:]
