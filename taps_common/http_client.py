@@ -6,6 +6,7 @@ Logs and errors carry the URL path and status only, never headers, query secrets
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -224,7 +225,10 @@ class ApiHttpClient:
 
 def _decode(response: requests.Response) -> Any:
     """The body as JSON; msgspec decodes large pages several times faster than the stdlib."""
-    return msgspec.json.decode(response.content)
+    try:
+        return msgspec.json.decode(response.content)
+    except msgspec.ValidationError:  # valid JSON msgspec will not hold (a number past 1e308)
+        return json.loads(response.content)
 
 
 def _json_or_none(response: requests.Response) -> Any:

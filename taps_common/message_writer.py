@@ -3,7 +3,9 @@
 The SDK's msgspec writer flushes stdout after every message: one system call per record, the
 largest single cost of a fast stream. Records are gathered here and written together; any
 other message (SCHEMA, STATE, ...) flushes what is gathered first and then itself, so a STATE
-never reaches the target before the records it covers, and records wait at most half a second.
+never reaches the target before the records it covers. Gathered records are also written once
+256 KiB wait, or when a record comes half a second after the last write, and at the end of the
+run (the SDK writes STATE often, so nothing waits for long).
 """
 
 from __future__ import annotations

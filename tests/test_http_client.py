@@ -4,13 +4,16 @@ timeouts, dropped connections, and the bounds on retrying."""
 from __future__ import annotations
 
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from requests.auth import HTTPBasicAuth
 
 from tap_fivetran.client import retry_after_seconds
 from tap_segment.client import segment_retry_wait
-from taps_common.errors import RetriesExhaustedError
+from taps_common.errors import ApiResponseError, RetriesExhaustedError
 from taps_common.http_client import ApiHttpClient, RetryPolicy, RunStats
 from taps_common.limiter import RateLimiter
 from taps_sandbox.base import FIVETRAN_API_KEY, FIVETRAN_API_SECRET, SEGMENT_TOKEN, SENTINEL
@@ -127,3 +130,57 @@ def test_non_retriable_status_is_not_retried(make_sandbox):
         client.get_json("/v1/webhooks", {}, stream="webhooks")
     assert info.value.status == 403
     assert len(sb.requests("fivetran")) == 1
+
+
+class _FixedBody(BaseHTTPRequestHandler):
+    """Answers every GET with the body named by the path (a loopback stand-in API)."""
+
+    BODIES: ClassVar[dict[str, bytes]] = {
+        "/big": b'{"data": {"huge": 1e400, "long": 123456789012345678901234567890}}',
+        "/text": b"<html>maintenance</html>",
+        "/utf8": '{"data": {"name": "Zo\u00eb \u2713"}}'.encode(),
+    }
+
+    def do_GET(self) -> None:
+        body = self.BODIES[self.path.split("?")[0]]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_bodies_decode_like_json_does():
+    """msgspec decodes pages; JSON it cannot hold (a number past 1e308) still decodes, and a
+    body that is not JSON is a clear error."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FixedBody)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = ApiHttpClient(
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            auth=None,
+            user_agent="test/0",
+            timeout=5.0,
+            policy=RetryPolicy(backoff_base_seconds=0.01, max_retries=0),
+            limiter=RateLimiter(),
+            stats=RunStats(),
+            logger=LOG,
+            pool_size=1,
+            retry_wait_hint=retry_after_seconds,
+            secrets=(),
+        )
+        body, _ = client.get_json("/big", {}, stream="big")
+        assert body["data"]["huge"] == float("inf")
+        assert body["data"]["long"] == 123456789012345678901234567890
+        body, _ = client.get_json("/utf8", {}, stream="utf8")
+        assert body["data"]["name"] == "Zo\u00eb \u2713"
+        with pytest.raises(ApiResponseError, match="not JSON") as err:
+            client.get_json("/text", {}, stream="text")
+        assert err.value.path == "/text"
+    finally:
+        server.shutdown()
+        server.server_close()
