@@ -316,8 +316,13 @@ class ApiStream(Stream):
                 pages: Iterable[list[dict]] = [unwrap(self._prefetched.pop(key))]
             elif self.parent_stream_type is None:
                 plans = list(self.request_plans(context))
+                # Windowed streams queue a whole chunk of windows, so the next chunk is fetched
+                # while this one is written; others keep two pages.
                 pages = read_ahead(
-                    lambda ctx, todo: self.walk(ctx, todo, parallel_plans=True), plans, context
+                    lambda ctx, todo: self.walk(ctx, todo, parallel_plans=True),
+                    plans,
+                    context,
+                    depth=PARALLEL_PLANS if self.buffer_per_plan else 2,
                 )
             else:
                 pages = self.walk(context)
