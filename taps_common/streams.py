@@ -183,7 +183,8 @@ class ApiStream(Stream):
 
         With ``parallel_plans`` (top-level streams, never from inside a pool worker), plans
         that are emitted whole (time windows, months) are fetched several at a time and still
-        yielded in order; at most ``PARALLEL_PLANS`` plans are held in memory.
+        yielded in order; a chunk of ``PARALLEL_PLANS`` plans is fetched while the one before is
+        written.
         """
         path = self.url_path(context)
         todo = list(self.request_plans(context)) if plans is None else plans
