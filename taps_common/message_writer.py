@@ -5,13 +5,13 @@ largest single cost of a fast stream. Records are gathered here and written toge
 other message (SCHEMA, STATE, ...) flushes what is gathered first and then itself, so a STATE
 never reaches the target before the records it covers. Gathered records are also written once
 256 KiB wait, or when a record comes half a second after the last write, and at the end of the
-run (the SDK writes STATE often, so nothing waits for long).
+run (the SDK writes STATE often, so nothing waits for long). Only the SDK's main thread writes
+messages, so the buffer needs no lock.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 import time
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -27,28 +27,21 @@ class BatchedMsgSpecWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._buffer = bytearray()
-        self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
     def write_message(self, message: Message) -> None:
         """Gather a record; write everything on any other message, or when enough waits."""
-        line = self.format_message(message)
-        with self._lock:
-            self._buffer += line
-            if (
-                isinstance(message, RecordMessage)
-                and len(self._buffer) < MAX_BUFFERED_BYTES
-                and time.monotonic() - self._last_flush < MAX_DELAY_SECONDS
-            ):
-                return
-            self._flush_locked()
+        self._buffer += self.format_message(message)
+        if (
+            isinstance(message, RecordMessage)
+            and len(self._buffer) < MAX_BUFFERED_BYTES
+            and time.monotonic() - self._last_flush < MAX_DELAY_SECONDS
+        ):
+            return
+        self.flush()
 
     def flush(self) -> None:
-        """Write what is gathered (end of run, or before the process exits on an error)."""
-        with self._lock:
-            self._flush_locked()
-
-    def _flush_locked(self) -> None:
+        """Write what is gathered (also at the end of the run, whatever ended it)."""
         if self._buffer:
             sys.stdout.buffer.write(self._buffer)
             self._buffer.clear()

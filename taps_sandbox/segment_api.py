@@ -159,11 +159,6 @@ class Filler:
             return {"key": f"{field}-{seed}", "nested": {"flag": True}}
         return {"any": f"{field}-{seed}"}
 
-    @staticmethod
-    def string(field: str, seed: int) -> str:
-        """Strings shaped by the field's name (timestamps, emails, ids)."""
-        return string_maker(field)(seed)
-
 
 @cache
 def string_maker(field: str) -> Callable[[int], str]:

@@ -262,8 +262,8 @@ def test_long_runs_log_progress_and_a_summary(make_sandbox):
 
 
 def test_streams_that_fan_out_read_smaller_pages(catalog, make_sandbox):
-    """Each connection, user or group costs requests of its own, so their lists are read
-    250 at a time (read-ahead holds a few pages); leaf lists keep page_size."""
+    """Each connection or user costs requests of its own (details, child streams), so their
+    lists are read 250 at a time; lists without children keep page_size."""
     sb = make_sandbox(size="medium")
     run = run_tap("tap-fivetran", fivetran_config(sb, page_size=1000), catalog=catalog)
     assert run.returncode == 0, run.stderr[-2000:]
