@@ -1,0 +1,152 @@
+"""`evidence-pack` / `python -m evidence_pack`: the options and the one-line errors.
+
+Every problem a user can fix ends the run with exit status 2 and one line on stderr naming the
+option or the step to take; no traceback. Arguments argparse does not know are named without
+their values, so a password typed by mistake on the command line is not echoed back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from evidence_pack import ReportError
+from evidence_pack.pack import build
+from evidence_pack.warehouse import (
+    DuckDBWarehouse,
+    PostgresTarget,
+    PostgresWarehouse,
+    Warehouse,
+)
+
+DEFAULT_DUCKDB = Path("output/sandbox.duckdb")
+DEFAULT_OUT = Path("output/evidence-pack")
+DEFAULT_PASSWORD_ENV = "EVIDENCE_PG_PASSWORD"  # noqa: S105 (a variable name)
+PROG = "evidence-pack"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors cut to one line that repeats no argument value."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line and exit 2."""
+        if message.startswith("unrecognized arguments:"):
+            names = [a for a in message.split(":", 1)[1].split() if a.startswith("-")]
+            shown = ", ".join(n.split("=", 1)[0] for n in names) or "a stray value"
+            message = f"unknown option {shown}"
+        raise SystemExit(_fail(f"{message} (see --help)"))
+
+
+def _fail(message: str) -> int:
+    """Write the one line and return the exit status."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """An ISO-8601 date or date-time (UTC unless it says otherwise)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ReportError(
+            f"{option} {text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = _Parser(
+        prog=PROG,
+        description=(
+            "Write the evidence pack (index.html, Vanta/Drata CSV files, manifest.json) from "
+            "the evidence marts and the taps' sync_runs manifest. The page opens from disk."
+        ),
+    )
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="show access and configuration changes after this date or date-time (UTC); "
+        "default: the end of the previous complete run",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"folder to write (replaced if it holds an earlier pack; default {DEFAULT_OUT})",
+    )
+    p.add_argument(
+        "--now",
+        metavar="DATETIME",
+        help="the moment key, invite and login ages are measured from (default: now, UTC)",
+    )
+    w = p.add_argument_group(
+        "warehouse", "a DuckDB file (default) or a PostgreSQL database (give --pg-host)"
+    )
+    w.add_argument(
+        "--duckdb",
+        type=Path,
+        metavar="PATH",
+        help=f"DuckDB file the loaders wrote (default {DEFAULT_DUCKDB})",
+    )
+    w.add_argument("--pg-host", metavar="HOST", help="PostgreSQL host")
+    w.add_argument("--pg-port", type=int, default=5432, metavar="PORT", help="default 5432")
+    w.add_argument("--pg-user", metavar="USER", help="PostgreSQL user")
+    w.add_argument("--pg-database", metavar="NAME", help="PostgreSQL database")
+    w.add_argument(
+        "--pg-password-env",
+        default=DEFAULT_PASSWORD_ENV,
+        metavar="VAR",
+        help="environment variable holding the password (never the password itself; "
+        f"default {DEFAULT_PASSWORD_ENV})",
+    )
+    return p
+
+
+def _open_warehouse(args: argparse.Namespace) -> Warehouse:
+    """The warehouse the options name; one line when they are incomplete or conflict."""
+    pg_given = [n for n in ("pg_host", "pg_user", "pg_database") if getattr(args, n)]
+    if pg_given and args.duckdb is not None:
+        raise ReportError("give either --duckdb or --pg-host/--pg-user/--pg-database, not both")
+    if pg_given:
+        missing = [
+            "--" + n.replace("_", "-")
+            for n in ("pg_host", "pg_user", "pg_database")
+            if not getattr(args, n)
+        ]
+        if missing:
+            raise ReportError(f"PostgreSQL needs {', '.join(missing)} as well")
+        if not 0 < args.pg_port < 65536:
+            raise ReportError(f"--pg-port {args.pg_port} is not a TCP port (1..65535)")
+        return PostgresWarehouse(
+            PostgresTarget(
+                args.pg_host, args.pg_port, args.pg_user, args.pg_database, args.pg_password_env
+            )
+        )
+    return DuckDBWarehouse(args.duckdb or DEFAULT_DUCKDB)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; 0 on success, 2 with one line on stderr otherwise."""
+    args = build_parser().parse_args(argv)
+    try:
+        now = parse_time(args.now, "--now") if args.now else datetime.now(UTC)
+        since = parse_time(args.since, "--since") if args.since else None
+        wh = _open_warehouse(args)
+        try:
+            out = build(wh, args.out, now=now, since=since)
+        finally:
+            wh.close()
+    except ReportError as err:
+        return _fail(str(err))
+    except OSError as err:
+        return _fail(f"cannot write {args.out}: {err.strerror or err}")
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    print(f"evidence pack written: {out}/index.html ({files} files, see manifest.json)")
+    return 0

@@ -1,0 +1,408 @@
+"""What the pack shows, read from the warehouse and put in plain Python values.
+
+Only the columns the marts document are read (issue 14's `evidence.*` and the taps' `sync_runs`
+manifest), so the report works the same on DuckDB (arrays land as JSON text through
+target-duckdb) and on PostgreSQL (jsonb). Every time is held as an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from evidence_pack import ReportError
+from evidence_pack.warehouse import Warehouse, select_sql
+
+EVIDENCE_SCHEMA = "evidence"
+
+# Columns read from each mart (issue 14). config_changes documents no column list, so all of its
+# columns are shown as they are, with `seen_at` (when present) used for "since".
+MART_COLUMNS: dict[str, list[str]] = {
+    "access_review": [
+        "system",
+        "tenant_id",
+        "account_id",
+        "email",
+        "name",
+        "roles",
+        "status",
+        "is_privileged",
+        "created_at",
+        "last_login_at",
+        "first_seen_at",
+        "last_seen_at",
+    ],
+    "access_changes": [
+        "seen_at",
+        "system",
+        "tenant_id",
+        "account_id",
+        "email",
+        "change",
+        "resource",
+        "before",
+        "after",
+    ],
+    "credentials_inventory": [
+        "system",
+        "tenant_id",
+        "credential_id",
+        "name",
+        "kind",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+    ],
+    "data_flows": [
+        "system",
+        "tenant_id",
+        "from_type",
+        "from_id",
+        "from_name",
+        "to_type",
+        "to_id",
+        "to_name",
+        "tables_enabled",
+    ],
+}
+# Shown when present; never required.
+OPTIONAL_COLUMNS: dict[str, list[str]] = {
+    "credentials_inventory": ["age_days", "unused_days"],
+}
+SYNC_RUN_TABLES = (("segment", "sync_runs"), ("fivetran", "sync_runs"))
+SYNC_RUN_COLUMNS = [
+    "run_id",
+    "tap",
+    "tap_version",
+    "started_at",
+    "finished_at",
+    "status",
+    "tenant_ids",
+    "settings_fingerprint",
+    "selected_streams",
+    "streams",
+]
+TIME_COLUMNS = {
+    "created_at",
+    "last_login_at",
+    "first_seen_at",
+    "last_seen_at",
+    "seen_at",
+    "last_used_at",
+    "expires_at",
+    "started_at",
+    "finished_at",
+}
+
+UNUSED_KEY_DAYS = 90
+PENDING_INVITE_DAYS = 30
+NO_LOGIN_DAYS = 90
+
+
+def to_utc(value: Any) -> datetime | None:
+    """A timestamp from either warehouse as aware UTC (naive values are taken as UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return to_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def as_list(value: Any) -> list[Any]:
+    """An array column: a list already (PostgreSQL, DuckDB lists) or JSON text (target-duckdb)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("[", "{")):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                return [value]
+            return parsed if isinstance(parsed, list) else [parsed]
+        return [p.strip() for p in text.split(",") if p.strip()] if text else []
+    return [value]
+
+
+def as_bool(value: Any) -> bool:
+    """A boolean column that may arrive as text or number."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "t", "1", "yes", "y"}
+    return bool(value)
+
+
+def as_int(value: Any) -> int:
+    """A count; missing counts are 0."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass
+class StreamResult:
+    """One stream of one run, for one tenant."""
+
+    stream: str
+    tenant_id: str | None
+    status: str
+    records: int
+    requests: int
+    reason: str
+
+
+@dataclass
+class Run:
+    """One row of a tap's `sync_runs` manifest."""
+
+    run_id: str
+    tap: str
+    tap_version: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: str
+    tenant_ids: list[str]
+    settings_fingerprint: str
+    selected_streams: list[str]
+    streams: list[StreamResult]
+
+    def streams_for(self, tenant_id: str) -> list[StreamResult]:
+        """This tenant's streams (entries without a tenant belong to every tenant of the run)."""
+        return [s for s in self.streams if s.tenant_id in (None, "", tenant_id)]
+
+
+@dataclass
+class TenantRun:
+    """The last complete run of one tap for one tenant, and the latest attempt if it failed."""
+
+    tap: str
+    tenant_id: str
+    run: Run
+    streams: list[StreamResult]
+    later_failed: Run | None
+
+
+@dataclass
+class Evidence:
+    """Everything the page and the exports show."""
+
+    warehouse: str
+    now: datetime
+    since: datetime
+    since_source: str
+    runs: list[Run]
+    tenant_runs: list[TenantRun]
+    access_review: list[dict[str, Any]]
+    access_changes: list[dict[str, Any]]
+    config_changes: list[dict[str, Any]]
+    config_columns: list[str]
+    credentials: list[dict[str, Any]]
+    credential_columns: list[str]
+    data_flows: list[dict[str, Any]]
+    findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def privileged(self) -> list[dict[str, Any]]:
+        """Privileged accounts that are not removed."""
+        return [r for r in self.access_review if r["is_privileged"] and r["status"] != "removed"]
+
+    @property
+    def changes_since(self) -> list[dict[str, Any]]:
+        """Access changes seen after `since`, newest first."""
+        rows = [r for r in self.access_changes if r["seen_at"] and r["seen_at"] > self.since]
+        return sorted(rows, key=lambda r: r["seen_at"], reverse=True)
+
+    @property
+    def config_changes_since(self) -> list[dict[str, Any]]:
+        """Configuration changes seen after `since` (all of them if the mart has no seen_at)."""
+        if "seen_at" not in self.config_columns:
+            return self.config_changes
+        rows = [r for r in self.config_changes if r["seen_at"] and r["seen_at"] > self.since]
+        return sorted(rows, key=lambda r: r["seen_at"], reverse=True)
+
+
+def _read_mart(wh: Warehouse, table: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows of one mart (documented columns only), or one line naming what is missing."""
+    have = wh.columns(EVIDENCE_SCHEMA, table)
+    if have is None:
+        raise ReportError(
+            f"{wh.label} has no table {EVIDENCE_SCHEMA}.{table}: build the marts first "
+            "(`make demo` runs the dbt project in transform/)"
+        )
+    wanted = MART_COLUMNS.get(table)
+    if wanted is None:
+        cols = have
+    else:
+        missing = [c for c in wanted if c not in have]
+        if missing:
+            raise ReportError(
+                f"{EVIDENCE_SCHEMA}.{table} in {wh.label} lacks column(s) {', '.join(missing)}: "
+                "rebuild the marts with this checkout's transform/ project"
+            )
+        cols = wanted + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in have]
+    rows = wh.rows(select_sql(EVIDENCE_SCHEMA, table, cols))
+    for row in rows:
+        for name in TIME_COLUMNS & row.keys():
+            row[name] = to_utc(row[name])
+    return rows, cols
+
+
+def _read_runs(wh: Warehouse) -> list[Run]:
+    """Every run of both taps' manifests; at least one manifest table must exist."""
+    runs: list[Run] = []
+    found = False
+    for schema, table in SYNC_RUN_TABLES:
+        have = wh.columns(schema, table)
+        if have is None:
+            continue
+        found = True
+        missing = [c for c in SYNC_RUN_COLUMNS if c not in have]
+        if missing:
+            raise ReportError(
+                f"{schema}.{table} in {wh.label} lacks column(s) {', '.join(missing)}: "
+                "load it with this checkout's taps"
+            )
+        for row in wh.rows(select_sql(schema, table, SYNC_RUN_COLUMNS)):
+            streams = [
+                StreamResult(
+                    stream=str(s.get("stream") or ""),
+                    tenant_id=None if s.get("tenant_id") is None else str(s["tenant_id"]),
+                    status=str(s.get("status") or ""),
+                    records=as_int(s.get("records")),
+                    requests=as_int(s.get("requests")),
+                    reason=str(s.get("reason") or ""),
+                )
+                for s in as_list(row["streams"])
+                if isinstance(s, dict)
+            ]
+            runs.append(
+                Run(
+                    run_id=str(row["run_id"]),
+                    tap=str(row["tap"] or schema),
+                    tap_version=str(row["tap_version"] or ""),
+                    started_at=to_utc(row["started_at"]),
+                    finished_at=to_utc(row["finished_at"]),
+                    status=str(row["status"] or ""),
+                    tenant_ids=[str(t) for t in as_list(row["tenant_ids"])],
+                    settings_fingerprint=str(row["settings_fingerprint"] or ""),
+                    selected_streams=[str(s) for s in as_list(row["selected_streams"])],
+                    streams=streams,
+                )
+            )
+    if not found:
+        raise ReportError(
+            f"{wh.label} has neither segment.sync_runs nor fivetran.sync_runs: load the taps "
+            "first (`make demo`), the manifest is what proves the lists are complete"
+        )
+    return runs
+
+
+def _when(run: Run) -> datetime:
+    """Sort key for runs: finished (or started) time."""
+    return run.finished_at or run.started_at or datetime.min.replace(tzinfo=UTC)
+
+
+def last_complete_runs(runs: list[Run]) -> list[TenantRun]:
+    """Per tap and tenant, the newest complete run, plus a newer failed attempt if there is one."""
+    out: list[TenantRun] = []
+    pairs = sorted({(r.tap, t) for r in runs for t in r.tenant_ids})
+    for tap, tenant in pairs:
+        mine = sorted((r for r in runs if r.tap == tap and tenant in r.tenant_ids), key=_when)
+        complete = [r for r in mine if r.status == "complete"]
+        if not complete:
+            continue
+        last = complete[-1]
+        later = [r for r in mine if _when(r) > _when(last) and r.status != "complete"]
+        out.append(
+            TenantRun(tap, tenant, last, last.streams_for(tenant), later[-1] if later else None)
+        )
+    return out
+
+
+def default_since(runs: list[Run]) -> tuple[datetime | None, str]:
+    """The run before the latest complete one of each tap: "what changed since the last run"."""
+    previous: list[datetime] = []
+    for tap in sorted({r.tap for r in runs}):
+        done = sorted((r for r in runs if r.tap == tap and r.status == "complete"), key=_when)
+        if len(done) >= 2:
+            previous.append(_when(done[-2]))
+    if previous:
+        return min(previous), "the end of the previous complete run"
+    return None, ""
+
+
+def hygiene(ev: Evidence) -> dict[str, list[dict[str, Any]]]:
+    """The four credential findings, measured from `ev.now`.
+
+    Only what the APIs tell is judged: a key without a last-use time or an account without a
+    login time is not called unused; an invite's age is its creation time or, where the API has
+    none (Segment), the first run that saw it.
+    """
+    now = ev.now
+    unused_cut = now - timedelta(days=UNUSED_KEY_DAYS)
+    login_cut = now - timedelta(days=NO_LOGIN_DAYS)
+    invite_cut = now - timedelta(days=PENDING_INVITE_DAYS)
+    creds = ev.credentials
+    return {
+        "unused_keys": [c for c in creds if c["last_used_at"] and c["last_used_at"] < unused_cut],
+        "never_expiring_keys": [c for c in creds if c["expires_at"] is None],
+        "pending_invites": [
+            a
+            for a in ev.access_review
+            if a["status"] == "invited"
+            and (a["created_at"] or a["first_seen_at"])
+            and (a["created_at"] or a["first_seen_at"]) < invite_cut
+        ],
+        "no_recent_login": [
+            a
+            for a in ev.access_review
+            if a["status"] == "active" and a["last_login_at"] and a["last_login_at"] < login_cut
+        ],
+    }
+
+
+def load(wh: Warehouse, *, now: datetime, since: datetime | None) -> Evidence:
+    """Read everything once; `since=None` means "since the previous complete run"."""
+    runs = _read_runs(wh)
+    access, _ = _read_mart(wh, "access_review")
+    for row in access:
+        row["roles"] = [str(r) for r in as_list(row["roles"])]
+        row["is_privileged"] = as_bool(row["is_privileged"])
+        row["status"] = str(row["status"] or "").lower()
+    changes, _ = _read_mart(wh, "access_changes")
+    config, config_cols = _read_mart(wh, "config_changes")
+    creds, cred_cols = _read_mart(wh, "credentials_inventory")
+    flows, _ = _read_mart(wh, "data_flows")
+    source = "--since"
+    if since is None:
+        since, source = default_since(runs)
+        if since is None:
+            since, source = datetime(1970, 1, 1, tzinfo=UTC), "the beginning (only one run so far)"
+    ev = Evidence(
+        warehouse=wh.label,
+        now=now,
+        since=since,
+        since_source=source,
+        runs=runs,
+        tenant_runs=last_complete_runs(runs),
+        access_review=access,
+        access_changes=changes,
+        config_changes=config,
+        config_columns=config_cols,
+        credentials=creds,
+        credential_columns=cred_cols,
+        data_flows=flows,
+    )
+    ev.findings = hygiene(ev)
+    return ev

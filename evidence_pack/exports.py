@@ -1,0 +1,268 @@
+"""CSV files for compliance tools, and the manifest that proves the pack is whole.
+
+Vanta's access file (help.vanta.com, "Access File Uploader") has one file per system with the
+columns Account name, Account owner, Role, Status (Active or Deactivated), Date created (UTC)
+and Date deactivated (UTC), dates as YYYY-MM-DD, several roles comma-separated. Drata's user
+access review takes a user list per manually added application; its template is not published,
+so `drata/` carries the fields its review screen shows per account (name, email, username,
+access level, status) plus the two dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evidence_pack.data import Evidence
+from evidence_pack.diagram import tables_of, unique_flows
+
+VANTA_COLUMNS = [
+    "Account name",
+    "Account owner",
+    "Role",
+    "Status",
+    "Date created (UTC)",
+    "Date deactivated (UTC)",
+]
+DRATA_COLUMNS = [
+    "Name",
+    "Email",
+    "Username",
+    "Access Level",
+    "Status",
+    "Date Created",
+    "Date Deactivated",
+]
+
+
+def _day(value: datetime | None) -> str:
+    """YYYY-MM-DD, as both tools want dates."""
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+def _iso(value: Any) -> Any:
+    """Times as ISO-8601 UTC in the full tables; lists as comma-separated text."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    """RFC 4180 CSV (CRLF line ends, quotes where needed)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def safe_name(text: str) -> str:
+    """A file name part from a tenant id."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "tenant"
+
+
+def deactivated_on(ev: Evidence) -> dict[tuple[str, str, str], datetime]:
+    """When each removed account was found gone: its newest `removed` or `revoked` change."""
+    found: dict[tuple[str, str, str], datetime] = {}
+    for c in ev.access_changes:
+        if c["change"] in {"removed", "revoked"} and c["seen_at"]:
+            key = (str(c["system"]), str(c["tenant_id"]), str(c["account_id"]))
+            if key not in found or c["seen_at"] > found[key]:
+                found[key] = c["seen_at"]
+    return found
+
+
+def reviewable(ev: Evidence) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Accounts per system and tenant; pending invites are not accounts yet and stay out."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in sorted(ev.access_review, key=lambda r: (r["email"] or "", r["account_id"] or "")):
+        if a["status"] in {"active", "removed"}:
+            out.setdefault((str(a["system"]), str(a["tenant_id"])), []).append(a)
+    return out
+
+
+def vanta_files(ev: Evidence) -> dict[str, str]:
+    """One Vanta access file per system and tenant."""
+    gone = deactivated_on(ev)
+    files: dict[str, str] = {}
+    for (system, tenant), accounts in sorted(reviewable(ev).items()):
+        rows = []
+        for a in accounts:
+            removed = a["status"] == "removed"
+            when = gone.get((system, tenant, str(a["account_id"])), a["last_seen_at"])
+            rows.append(
+                [
+                    a["name"] or a["email"] or a["account_id"],
+                    a["email"] or "No owner",
+                    ", ".join(a["roles"]),
+                    "Deactivated" if removed else "Active",
+                    _day(a["created_at"] or a["first_seen_at"]),
+                    _day(when) if removed else "",
+                ]
+            )
+        files[f"vanta/{safe_name(system)}-{safe_name(tenant)}.csv"] = csv_text(VANTA_COLUMNS, rows)
+    return files
+
+
+def drata_files(ev: Evidence) -> dict[str, str]:
+    """One Drata user list per system and tenant."""
+    gone = deactivated_on(ev)
+    files: dict[str, str] = {}
+    for (system, tenant), accounts in sorted(reviewable(ev).items()):
+        rows = []
+        for a in accounts:
+            removed = a["status"] == "removed"
+            when = gone.get((system, tenant, str(a["account_id"])), a["last_seen_at"])
+            rows.append(
+                [
+                    a["name"] or "",
+                    a["email"] or "",
+                    a["account_id"],
+                    ", ".join(a["roles"]),
+                    "Inactive" if removed else "Active",
+                    _day(a["created_at"] or a["first_seen_at"]),
+                    _day(when) if removed else "",
+                ]
+            )
+        files[f"drata/{safe_name(system)}-{safe_name(tenant)}.csv"] = csv_text(DRATA_COLUMNS, rows)
+    return files
+
+
+def table_files(ev: Evidence) -> dict[str, str]:
+    """The page's tables in full, for a reviewer's own tools."""
+    access_cols = list(ev.access_review[0].keys()) if ev.access_review else []
+    change_cols = [
+        "seen_at",
+        "system",
+        "tenant_id",
+        "account_id",
+        "email",
+        "change",
+        "resource",
+        "before",
+        "after",
+    ]
+    runs_rows = [
+        [
+            tr.tap,
+            tr.tenant_id,
+            tr.run.run_id,
+            _iso(tr.run.finished_at),
+            s.stream,
+            s.status,
+            s.records,
+            s.requests,
+            s.reason,
+        ]
+        for tr in ev.tenant_runs
+        for s in sorted(tr.streams, key=lambda s: s.stream)
+    ]
+    findings = []
+    for name, rows in ev.findings.items():
+        for r in rows:
+            ident = r.get("credential_id") or r.get("account_id")
+            label = r.get("name") or r.get("email") or ""
+            findings.append([name, r["system"], r["tenant_id"], ident, label])
+    flows = [
+        [
+            f["system"],
+            f["tenant_id"],
+            f["from_type"],
+            f["from_id"],
+            f["from_name"],
+            f["to_type"],
+            f["to_id"],
+            f["to_name"],
+            tables_of(f.get("tables_enabled"))[0],
+        ]
+        for f in unique_flows(ev.data_flows)
+    ]
+    return {
+        "tables/access_review.csv": csv_text(
+            access_cols, [[_iso(r[c]) for c in access_cols] for r in ev.access_review]
+        ),
+        "tables/access_changes_since.csv": csv_text(
+            change_cols, [[_iso(r[c]) for c in change_cols] for r in ev.changes_since]
+        ),
+        "tables/config_changes_since.csv": csv_text(
+            ev.config_columns,
+            [[_iso(r[c]) for c in ev.config_columns] for r in ev.config_changes_since],
+        ),
+        "tables/credential_findings.csv": csv_text(
+            ["finding", "system", "tenant_id", "id", "name"], findings
+        ),
+        "tables/last_complete_runs.csv": csv_text(
+            [
+                "tap",
+                "tenant_id",
+                "run_id",
+                "finished_at",
+                "stream",
+                "status",
+                "records",
+                "requests",
+                "reason",
+            ],
+            runs_rows,
+        ),
+        "tables/data_flows.csv": csv_text(
+            [
+                "system",
+                "tenant_id",
+                "from_type",
+                "from_id",
+                "from_name",
+                "to_type",
+                "to_id",
+                "to_name",
+                "tables_enabled",
+            ],
+            flows,
+        ),
+    }
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest(ev: Evidence, folder: Path) -> str:
+    """manifest.json: when and from what the pack was made, and the SHA-256 of every file."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+    doc = {
+        "generated_at": _iso(ev.now),
+        "warehouse": ev.warehouse,
+        "changes_since": _iso(ev.since),
+        "changes_since_source": ev.since_source,
+        "last_complete_runs": [
+            {
+                "tap": tr.tap,
+                "tenant_id": tr.tenant_id,
+                "run_id": tr.run.run_id,
+                "finished_at": _iso(tr.run.finished_at),
+            }
+            for tr in ev.tenant_runs
+        ],
+        "files": [
+            {
+                "path": p.relative_to(folder).as_posix(),
+                "bytes": p.stat().st_size,
+                "sha256": sha256(p),
+            }
+            for p in files
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
