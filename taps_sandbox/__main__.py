@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="REGEX=KIND",
         help="break matching responses (repeatable)",
     )
+    parser.add_argument(
+        "--world-step",
+        type=int,
+        default=0,
+        help="start with the world after N changes (taps_sandbox.world; POST /_sandbox/world/N)",
+    )
     parser.add_argument("--port-file", type=Path, help="write the bound port to this file")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -100,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         deleted_children=args.deleted_children,
         gated=tuple(args.gate),
         broken=tuple(args.broken),
+        world_step=args.world_step,
     )
     sandbox = Sandbox(options, port=args.port)
     try:
@@ -131,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             f"fivetran: {sandbox.fivetran_url}  (api_key: {FIVETRAN_API_KEY}; "
             f"api_secret: {FIVETRAN_API_SECRET})"
         )
-        print(f"control:  {sandbox.url}/_sandbox/requests | /_sandbox/reset | /_sandbox/health")
+        print(
+            f"control:  {sandbox.url}/_sandbox/requests | /_sandbox/reset | /_sandbox/health"
+            " | /_sandbox/world/N"
+        )
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass

@@ -40,6 +40,7 @@ class SandboxOptions:
     # (path regex relative to the API root, kind): responses that break the API's promise.
     # kinds: invalid_json, missing_list_key, repeat_cursor, html_error, error_envelope_200
     broken: tuple[tuple[str, str], ...] = ()
+    world_step: int = 0  # taps_sandbox.world: 0 = the generated world, N = after N changes
     echo_request_in_errors: bool = False  # 5xx bodies echo request headers (leak test)
 
 
@@ -67,6 +68,7 @@ class ApiBase:
 
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options
+        self.world: Any = None  # a taps_sandbox.world.World once the world has moved on
 
     def handle(
         self, path: str, query: dict[str, list[str]], headers: dict[str, str]

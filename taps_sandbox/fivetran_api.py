@@ -421,6 +421,8 @@ class FivetranApi(ApiBase):
                 if not match:
                     continue
                 args = match.groups()
+                if self.world is not None:  # taps_sandbox.world: the world has moved on
+                    fn = self.world.wrap_fivetran(self, path, fn)  # noqa: PLW2901
                 if paged:
                     limit, skip = self._page_params(query)
                     items = fn(*args, query=query)

@@ -325,7 +325,10 @@ class SegmentApi(ApiBase):
             for pattern, fn in self._routes:
                 match = pattern.match(path)
                 if match:
-                    return ApiResponse(200, {"data": fn(workspace, query, *match.groups())})
+                    route = fn
+                    if self.world is not None:  # taps_sandbox.world: the world has moved on
+                        route = self.world.wrap_segment(self, workspace, path, fn)
+                    return ApiResponse(200, {"data": route(workspace, query, *match.groups())})
             raise ApiError(404, "NotFound", "Resource not found")
         except ApiError as exc:
             body = {"type": exc.kind, "message": exc.message}

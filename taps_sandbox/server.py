@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from taps_sandbox.base import ApiBase, ApiResponse, SandboxOptions
+from taps_sandbox.world import World
 
 HOST = "127.0.0.1"
 API_NAMES = ("segment", "fivetran")
@@ -173,6 +174,16 @@ class Sandbox:
         for _, kind in self.options.broken:
             if kind not in BROKEN_KINDS:
                 raise ValueError(f"unknown broken kind {kind!r}; known: {BROKEN_KINDS}")
+        self.world = World(0)
+        self.set_world_step(self.options.world_step)
+
+    def set_world_step(self, step: int) -> World:
+        """Move both APIs' world to ``step`` (taps_sandbox.world); 0 is the generated world."""
+        world = World(step)
+        self.world = world
+        for api in self.apis.values():
+            api.world = world if step else None
+        return world
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -391,13 +402,20 @@ class Sandbox:
     # --- control endpoints ---------------------------------------------------------------------
 
     def _control(self, path: str) -> ApiResponse:
-        """/_sandbox/requests, /_sandbox/reset, /_sandbox/health (no auth)."""
+        """/_sandbox/requests, /reset, /health, /world[/N] (no auth)."""
         action = path[len(CONTROL_PREFIX) :].strip("/")
         if action == "requests":
             return ApiResponse(200, self.requests())
         if action == "reset":
             self.reset_log()
             return ApiResponse(200, {"ok": True})
+        if action == "world" or action.startswith("world/"):  # POST /_sandbox/world/N
+            step = action.partition("/")[2]
+            try:
+                world = self.set_world_step(int(step)) if step else self.world
+            except ValueError as exc:
+                return ApiResponse(400, {"error": str(exc)})
+            return ApiResponse(200, {"step": world.step, "changes": world.changes()})
         if action == "health":
             return ApiResponse(
                 200,
