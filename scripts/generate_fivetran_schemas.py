@@ -3,8 +3,9 @@
 Each stream's schema is the item (list endpoints) or data (object endpoints) model of its
 endpoint's 200 response, with $refs resolved and allOf merged, every field nullable except the
 contract's primary keys, and the parent keys the tap adds. Per-service ``config`` unions stay
-free-form objects. Re-run after updating the spec; tests/test_fivetran_schemas.py fails when the
-files and the spec disagree.
+free-form objects. Timestamps keep the spec's ``format: date-time`` (targets type them
+TIMESTAMP). Re-run after updating the spec; tests/test_fivetran_schemas.py fails when the files
+and the spec disagree.
 """
 
 from __future__ import annotations
@@ -159,6 +160,21 @@ SYNC_HISTORY = {
 }
 
 
+# Where the spec contradicts its own examples, the schema accepts both shapes. The spec types
+# SetupTestResultResponse.details as an object, but the example it gives for that very field
+# (and the connection examples in specs/examples/fivetran) is a sentence: a string.
+BOTH_SHAPES = {"details": {"type": ["object", "string", "null"], "additionalProperties": True}}
+
+
+def _accept_example_shapes(props: dict[str, Any]) -> None:
+    """setup_tests[].details may be an object or a string (see BOTH_SHAPES)."""
+    tests = props.get("setup_tests") or {}
+    item = (tests.get("items") or {}).get("properties") or {}
+    for name, schema in BOTH_SHAPES.items():
+        if name in item:
+            item[name] = dict(schema)
+
+
 class Converter:
     """OpenAPI 3.0 model -> nullable JSON schema for Singer, with $refs resolved."""
 
@@ -266,6 +282,7 @@ def build_schemas() -> dict[str, dict]:
         for name in source.drop:
             props.pop(name, None)
         props.update(source.add)
+        _accept_example_shapes(props)
         for key in source.keys:
             base = dict(props.get(key) or STRING_KEY)
             kinds = base.get("type", ["string"])

@@ -6,8 +6,9 @@ tests/test_segment_schemas.py fails when a file on disk and this generator disag
 
 Rules (see shared/STREAMS.md): every property is nullable except primary keys, ``workspaceId``
 and parent keys; enum/pattern constraints are dropped (the API adds values); free-form objects
-stay whole; only replication keys carry ``format: date-time`` (other timestamps are sometimes
-Go-layout placeholders such as ``2006-01-02T15:04:05.000Z``).
+stay whole; every field the spec documents as a point in time carries ``format: date-time``
+(targets then type it TIMESTAMP; the API writes ISO-8601, its examples even the Go layout date
+``2006-01-02T15:04:05.000Z``), and so do replication keys.
 """
 
 from __future__ import annotations
@@ -57,19 +58,20 @@ def _usage(operation_id: str, data_key: str, model: str, *keys: str) -> StreamSo
     )
 
 
-# stream name -> source. Primary keys follow the contract in shared/STREAMS.md.
+# stream name -> source. Primary keys follow the contract (STREAMS.md): every one but the
+# workspace's begins with workspaceId, so several workspaces share a table.
 # PK fields that are optional in the model are still declared non-null (they are keys):
 #   tracking_plan_rules.key (RuleV1.key is optional), functions.id (ListFunctionItemV1.id is
 #   optional), events_volume eventName/eventType (optional in SourceEventVolumeV1; the
 #   tap always groups by them and writes '' when absent; sourceId is source.id).
 STREAMS: dict[str, StreamSource] = {
     "workspaces": StreamSource("getWorkspace", "workspace", "WorkspaceV1", ("id",)),
-    "sources": StreamSource("listSources", "sources", "SourceV1", ("id",)),
+    "sources": StreamSource("listSources", "sources", "SourceV1", ("workspaceId", "id")),
     "source_settings": StreamSource(
         "listSchemaSettingsInSource",
         "settings",
         "SourceSettingsOutputV1",
-        ("sourceId",),
+        ("workspaceId", "sourceId"),
         parent_key="sourceId",
         note="The record is data.settings flattened next to data.sourceId.",
     ),
@@ -77,30 +79,34 @@ STREAMS: dict[str, StreamSource] = {
         "listConnectedWarehousesFromSource",
         "warehouses",
         "WarehouseV1",
-        ("sourceId", "id"),
+        ("workspaceId", "sourceId", "id"),
         parent_key="sourceId",
     ),
-    "destinations": StreamSource("listDestinations", "destinations", "DestinationV1", ("id",)),
+    "destinations": StreamSource(
+        "listDestinations", "destinations", "DestinationV1", ("workspaceId", "id")
+    ),
     "destination_filters": StreamSource(
         "listFiltersFromDestination",
         "filters",
         "DestinationFilterV1",
-        ("id",),
+        ("workspaceId", "id"),
         parent_key="destinationId",
     ),
     "destination_subscriptions": StreamSource(
         "listSubscriptionsFromDestination",
         "subscriptions",
         "DestinationSubscription",
-        ("id",),
+        ("workspaceId", "id"),
         parent_key="destinationId",
     ),
-    "warehouses": StreamSource("listWarehouses", "warehouses", "WarehouseV1", ("id",)),
+    "warehouses": StreamSource(
+        "listWarehouses", "warehouses", "WarehouseV1", ("workspaceId", "id")
+    ),
     "warehouse_connection_states": StreamSource(
         "getConnectionStateFromWarehouse",
         "connectionState",
         None,
-        ("warehouseId",),
+        ("workspaceId", "warehouseId"),
         parent_key="warehouseId",
         extra={"connectionState": {**STRING, "description": "The Warehouse connection state."}},
         note="The record is data (connectionState) plus the warehouse id.",
@@ -109,128 +115,148 @@ STREAMS: dict[str, StreamSource] = {
         "listSyncsFromWarehouse",
         "reports",
         "SyncV1",
-        ("warehouseId", "sourceId", "start"),
+        ("workspaceId", "warehouseId", "sourceId", "start"),
         parent_key="warehouseId",
     ),
-    "tracking_plans": StreamSource("listTrackingPlans", "trackingPlans", "TrackingPlanV1", ("id",)),
+    "tracking_plans": StreamSource(
+        "listTrackingPlans", "trackingPlans", "TrackingPlanV1", ("workspaceId", "id")
+    ),
     "tracking_plan_rules": StreamSource(
         "listRulesFromTrackingPlan",
         "rules",
         "RuleV1",
-        ("trackingPlanId", "type", "key", "version"),
+        ("workspaceId", "trackingPlanId", "type", "key", "version"),
         parent_key="trackingPlanId",
     ),
     "tracking_plan_sources": StreamSource(
         "listSourcesFromTrackingPlan",
         "sources",
         "SourceV1",
-        ("trackingPlanId", "id"),
+        ("workspaceId", "trackingPlanId", "id"),
         parent_key="trackingPlanId",
     ),
     "transformations": StreamSource(
-        "listTransformations", "transformations", "TransformationV1", ("id",)
+        "listTransformations", "transformations", "TransformationV1", ("workspaceId", "id")
     ),
     # ListFunctionItemV1 already declares resourceType; the tap fills it from the request.
     "functions": StreamSource(
         "listFunctions",
         "functions",
         "ListFunctionItemV1",
-        ("id",),
+        ("workspaceId", "id"),
         note="Listed once per resourceType.",
     ),
-    "users": StreamSource("listUsers", "users", "UserV1", ("id",)),
-    "user_groups": StreamSource("listUserGroups", "userGroups", "UserGroupV1", ("id",)),
+    "users": StreamSource("listUsers", "users", "UserV1", ("workspaceId", "id")),
+    "user_groups": StreamSource(
+        "listUserGroups", "userGroups", "UserGroupV1", ("workspaceId", "id")
+    ),
     "user_group_members": StreamSource(
         "listUsersFromUserGroup",
         "users",
         "MinimalUserV1",
-        ("userGroupId", "id"),
+        ("workspaceId", "userGroupId", "id"),
         parent_key="userGroupId",
     ),
     "user_group_invites": StreamSource(
         "listInvitesFromUserGroup",
         "emails",
         None,
-        ("userGroupId", "email"),
+        ("workspaceId", "userGroupId", "email"),
         parent_key="userGroupId",
         extra={"email": {"type": ["string"], "description": "The invited email address."}},
         note="Items are plain email strings; each becomes a record {email}.",
     ),
-    "roles": StreamSource("listRoles", "roles", "RoleV1", ("id",)),
+    "roles": StreamSource("listRoles", "roles", "RoleV1", ("workspaceId", "id")),
     "invites": StreamSource(
         "listInvites",
         "invites",
         None,
-        ("email",),
+        ("workspaceId", "email"),
         extra={"email": {"type": ["string"], "description": "The invited email address."}},
         note="Items are plain email strings; each becomes a record {email}.",
     ),
-    "labels": StreamSource("listLabels", "labels", "LabelV1", ("key", "value")),
+    "labels": StreamSource("listLabels", "labels", "LabelV1", ("workspaceId", "key", "value")),
     "audit_events": StreamSource(
-        "listAuditEvents", "events", "AuditEventV1", ("id",), replication_key="timestamp"
+        "listAuditEvents",
+        "events",
+        "AuditEventV1",
+        ("workspaceId", "id"),
+        replication_key="timestamp",
     ),
     "regulations": StreamSource(
-        "listWorkspaceRegulations", "regulations", "RegulationListEntryV1", ("id",)
+        "listWorkspaceRegulations", "regulations", "RegulationListEntryV1", ("workspaceId", "id")
     ),
     "suppressions": StreamSource(
         "listSuppressions",
         "suppressed",
         "SuppressedInner",
-        ("subjectType", "subjectId"),
+        ("workspaceId", "subjectType", "subjectId"),
         extra={"subjectId": {"type": ["string"], "description": "One of the item's subjectIds."}},
         drop=("subjectIds",),
         note="One record per entry of the item's subjectIds.",
     ),
-    "credentials": StreamSource("listCredentials", "credentials", "CredentialV1", ("id",)),
+    "credentials": StreamSource(
+        "listCredentials", "credentials", "CredentialV1", ("workspaceId", "id")
+    ),
     "usage_api_calls_daily": _usage(
         "getDailyWorkspaceAPICallsUsage",
         "dailyWorkspaceAPICallsUsage",
         "APICallSnapshotV1",
+        "workspaceId",
         "timestamp",
     ),
     "usage_api_calls_sources_daily": _usage(
         "getDailyPerSourceAPICallsUsage",
         "dailyPerSourceAPICallsUsage",
         "SourceAPICallSnapshotV1",
+        "workspaceId",
         "sourceId",
         "timestamp",
     ),
     "usage_mtu_daily": _usage(
-        "getDailyWorkspaceMTUUsage", "dailyWorkspaceMTUUsage", "MtuSnapshotV1", "timestamp"
+        "getDailyWorkspaceMTUUsage",
+        "dailyWorkspaceMTUUsage",
+        "MtuSnapshotV1",
+        "workspaceId",
+        "timestamp",
     ),
     "usage_mtu_sources_daily": _usage(
         "getDailyPerSourceMTUUsage",
         "dailyPerSourceMTUUsage",
         "UsersPerSourceSnapshotV1",
+        "workspaceId",
         "sourceId",
         "timestamp",
     ),
-    "spaces": StreamSource("listSpaces", "spaces", "Space", ("id",)),
+    "spaces": StreamSource("listSpaces", "spaces", "Space", ("workspaceId", "id")),
     "audiences": StreamSource(
         "listAudiences",
         "audiences",
         "AudienceSummaryWithAudienceTypeAndLookback",
-        ("id",),
+        ("workspaceId", "id"),
         parent_key="spaceId",
     ),
     "computed_traits": StreamSource(
         "listComputedTraits",
         "computedTraits",
         "ComputedTraitSummary",
-        ("id",),
+        ("workspaceId", "id"),
         parent_key="spaceId",
     ),
     "reverse_etl_models": StreamSource(
-        "listReverseEtlModels", "models", "ReverseEtlModel", ("id",)
+        "listReverseEtlModels", "models", "ReverseEtlModel", ("workspaceId", "id")
     ),
     "catalog_sources": StreamSource(
-        "getSourcesCatalog", "sourcesCatalog", "SourceMetadataV1", ("id",)
+        "getSourcesCatalog", "sourcesCatalog", "SourceMetadataV1", ("workspaceId", "id")
     ),
     "catalog_destinations": StreamSource(
-        "getDestinationsCatalog", "destinationsCatalog", "DestinationMetadataV1", ("id",)
+        "getDestinationsCatalog",
+        "destinationsCatalog",
+        "DestinationMetadataV1",
+        ("workspaceId", "id"),
     ),
     "catalog_warehouses": StreamSource(
-        "getWarehousesCatalog", "warehousesCatalog", "WarehouseMetadataV1", ("id",)
+        "getWarehousesCatalog", "warehousesCatalog", "WarehouseMetadataV1", ("workspaceId", "id")
     ),
     # SourceEventVolumeV1 carries a time series; a row keyed on timestamp is one datapoint of
     # it (series[].time -> timestamp, series[].count -> count), grouped by eventName,
@@ -239,7 +265,7 @@ STREAMS: dict[str, StreamSource] = {
         "getEventsVolumeFromWorkspace",
         "result",
         "SourceEventVolumeV1",
-        ("timestamp", "eventName", "eventType", "sourceId"),
+        ("workspaceId", "timestamp", "eventName", "eventType", "sourceId"),
         replication_key="timestamp",
         extra={
             "timestamp": {"type": ["string"], "description": "Start of the day (series[].time)."},
@@ -252,6 +278,23 @@ STREAMS: dict[str, StreamSource] = {
 
 # Spec fields typed ``any`` that are always JSON objects: kept as free-form objects.
 OBJECT_OVERRIDES = {("RuleV1", "jsonSchema")}
+
+# The derived spec has no formats, so a timestamp is known by its documentation: a string whose
+# name says it is one (createdAt, deprecatedAt, timestamp, SyncV1.start/end, nextExecution) and
+# whose description says so too ("The timestamp of ...", "ISO-8601", "RFC3339", "The time ...").
+# periodStart/periodEnd (unix seconds, numbers) and timezone (a zone name) stay as they are.
+TIME_NAME = re.compile(r"^(timestamp|time|start|end|nextExecution|[a-z]\w*At)$")
+TIME_WORDS = re.compile(r"ISO[- ]?8601|RFC ?3339|\btimestamp\b|\btime\b|\bdate\b", re.IGNORECASE)
+
+
+def documents_a_time(prop: Mapping[str, Any]) -> bool:
+    """Whether a model field is documented as an ISO-8601 point in time."""
+    return (
+        prop.get("type") == "string"
+        and bool(TIME_NAME.match(str(prop.get("name") or "")))
+        and bool(TIME_WORDS.search(str(prop.get("description") or "")))
+    )
+
 
 _MODEL_REF = re.compile(r"^[A-Z]\w*$")
 
@@ -323,6 +366,8 @@ def property_schema(
         schema = free_object()
     else:
         schema = type_schema(prop["type"], models, stack)
+    if documents_a_time(prop):
+        schema = {**schema, "format": "date-time"}
     if prop.get("description"):
         schema = {**schema, "description": " ".join(str(prop["description"]).split())}
     return schema

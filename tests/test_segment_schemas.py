@@ -1,13 +1,14 @@
 """The tap-segment schema files agree with their generator, the API spec and the stream contract.
 
-The contract below is typed in from shared/STREAMS.md on purpose: it is the independent side,
-so a drift in the generator's table (a renamed stream, a lost key) fails here.
+The contract is read from STREAMS.md (tests/contract.py), the independent side: a drift in the
+generator's table (a renamed stream, a lost key, another endpoint) fails here.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -15,142 +16,16 @@ from types import ModuleType
 import jsonschema
 import pytest
 
+from tests import contract
+from tests.datetimes import date_time_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas" / "segment"
 GENERATOR = ROOT / "scripts" / "generate_segment_schemas.py"
 SPEC = ROOT / "specs" / "segment-public-api.v73.2.0.derived.json"
 REGENERATE = "re-run `python scripts/generate_segment_schemas.py`"
 
-# stream -> (endpoint path, primary key, item model (None: plain strings or scalar), parent key)
-CONTRACT: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
-    "workspaces": ("/", ("id",), "WorkspaceV1", None),
-    "sources": ("/sources", ("id",), "SourceV1", None),
-    "source_settings": (
-        "/sources/{sourceId}/settings",
-        ("sourceId",),
-        "SourceSettingsOutputV1",
-        "sourceId",
-    ),
-    "source_connected_warehouses": (
-        "/sources/{sourceId}/connected-warehouses",
-        ("sourceId", "id"),
-        "WarehouseV1",
-        "sourceId",
-    ),
-    "destinations": ("/destinations", ("id",), "DestinationV1", None),
-    "destination_filters": (
-        "/destination/{destinationId}/filters",
-        ("id",),
-        "DestinationFilterV1",
-        "destinationId",
-    ),
-    "destination_subscriptions": (
-        "/destinations/{destinationId}/subscriptions",
-        ("id",),
-        "DestinationSubscription",
-        "destinationId",
-    ),
-    "warehouses": ("/warehouses", ("id",), "WarehouseV1", None),
-    "warehouse_connection_states": (
-        "/warehouses/{warehouseId}/connection-state",
-        ("warehouseId",),
-        None,
-        "warehouseId",
-    ),
-    "warehouse_syncs": (
-        "/warehouses/{warehouseId}/syncs",
-        ("warehouseId", "sourceId", "start"),
-        "SyncV1",
-        "warehouseId",
-    ),
-    "tracking_plans": ("/tracking-plans", ("id",), "TrackingPlanV1", None),
-    "tracking_plan_rules": (
-        "/tracking-plans/{trackingPlanId}/rules",
-        ("trackingPlanId", "type", "key", "version"),
-        "RuleV1",
-        "trackingPlanId",
-    ),
-    "tracking_plan_sources": (
-        "/tracking-plans/{trackingPlanId}/sources",
-        ("trackingPlanId", "id"),
-        "SourceV1",
-        "trackingPlanId",
-    ),
-    "transformations": ("/transformations", ("id",), "TransformationV1", None),
-    "functions": ("/functions", ("id",), "ListFunctionItemV1", None),
-    "users": ("/users", ("id",), "UserV1", None),
-    "user_groups": ("/groups", ("id",), "UserGroupV1", None),
-    "user_group_members": (
-        "/groups/{userGroupId}/users",
-        ("userGroupId", "id"),
-        "MinimalUserV1",
-        "userGroupId",
-    ),
-    "user_group_invites": (
-        "/groups/{userGroupId}/invites",
-        ("userGroupId", "email"),
-        None,
-        "userGroupId",
-    ),
-    "roles": ("/roles", ("id",), "RoleV1", None),
-    "invites": ("/invites", ("email",), None, None),
-    "labels": ("/labels", ("key", "value"), "LabelV1", None),
-    "audit_events": ("/audit-events", ("id",), "AuditEventV1", None),
-    "regulations": ("/regulations", ("id",), "RegulationListEntryV1", None),
-    "suppressions": ("/suppressions", ("subjectType", "subjectId"), "SuppressedInner", None),
-    "credentials": ("/credentials", ("id",), "CredentialV1", None),
-    "usage_api_calls_daily": (
-        "/usage/api-calls/daily",
-        ("timestamp",),
-        "APICallSnapshotV1",
-        None,
-    ),
-    "usage_api_calls_sources_daily": (
-        "/usage/api-calls/sources/daily",
-        ("sourceId", "timestamp"),
-        "SourceAPICallSnapshotV1",
-        None,
-    ),
-    "usage_mtu_daily": ("/usage/mtu/daily", ("timestamp",), "MtuSnapshotV1", None),
-    "usage_mtu_sources_daily": (
-        "/usage/mtu/sources/daily",
-        ("sourceId", "timestamp"),
-        "UsersPerSourceSnapshotV1",
-        None,
-    ),
-    "spaces": ("/spaces", ("id",), "Space", None),
-    "audiences": (
-        "/spaces/{spaceId}/audiences",
-        ("id",),
-        "AudienceSummaryWithAudienceTypeAndLookback",
-        "spaceId",
-    ),
-    "computed_traits": (
-        "/spaces/{spaceId}/computed-traits",
-        ("id",),
-        "ComputedTraitSummary",
-        "spaceId",
-    ),
-    "reverse_etl_models": ("/reverse-etl-models", ("id",), "ReverseEtlModel", None),
-    "catalog_sources": ("/catalog/sources", ("id",), "SourceMetadataV1", None),
-    "catalog_destinations": ("/catalog/destinations", ("id",), "DestinationMetadataV1", None),
-    "catalog_warehouses": ("/catalog/warehouses", ("id",), "WarehouseMetadataV1", None),
-    "events_volume": (
-        "/events/volume",
-        ("timestamp", "eventName", "eventType", "sourceId"),
-        "SourceEventVolumeV1",
-        None,
-    ),
-}
-
-REPLICATION_KEYS = {
-    "audit_events": "timestamp",
-    "usage_api_calls_daily": "timestamp",
-    "usage_api_calls_sources_daily": "timestamp",
-    "usage_mtu_daily": "timestamp",
-    "usage_mtu_sources_daily": "timestamp",
-    "events_volume": "timestamp",
-}
+CONTRACT = contract.streams("tap-segment")
 
 # Fields the record carries besides its model's (contract notes), and model fields it drops.
 EXTRA_FIELDS = {
@@ -166,6 +41,15 @@ EXTRA_FIELDS = {
 DROPPED_FIELDS = {"suppressions": {"subjectIds"}}
 
 STREAMS = sorted(CONTRACT)
+
+
+def parent_key(stream: str) -> str | None:
+    """A child's parent key is the placeholder of its contract endpoint ({sourceId})."""
+    spec = CONTRACT[stream]
+    if spec.parent is None:
+        return None
+    [name] = re.findall(r"\{(\w+)\}", spec.endpoint or "")
+    return name
 
 
 def load_generator() -> ModuleType:
@@ -202,24 +86,36 @@ def types_of(prop: dict) -> list[str]:
     return [types] if isinstance(types, str) else list(types or [])
 
 
-def test_contract_has_38_streams() -> None:
-    assert len(CONTRACT) == 38
+def schema_files() -> set[str]:
+    return {p.stem for p in SCHEMA_DIR.glob("*.json")}
+
+
+def test_the_contract_is_read_from_streams_md() -> None:
+    """The parsed table is the one in STREAMS.md, not an empty or partial read."""
+    text = contract.STREAMS_MD.read_text(encoding="utf-8")
+    section = text.split("## tap-segment", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(CONTRACT) == len(rows) > 0
 
 
 def test_exactly_the_contract_files_exist() -> None:
-    files = sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
-    assert len(files) == 38, f"expected 38 schema files in {SCHEMA_DIR}, found {len(files)}"
-    assert files == STREAMS, f"schema files differ from the contract; {REGENERATE}"
+    files = schema_files()
+    missing = set(STREAMS) - files
+    extra = files - set(STREAMS) - contract.ALLOWED_EXTRA
+    assert not missing, f"no schema file for {sorted(missing)}; {REGENERATE}"
+    assert not extra, f"schema files the contract does not name: {sorted(extra)}"
 
 
 def test_generator_covers_the_contract(built: dict[str, dict]) -> None:
-    assert sorted(built) == STREAMS
+    assert set(STREAMS) <= set(built)
+    assert set(built) - set(STREAMS) <= contract.ALLOWED_EXTRA
 
 
-@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize("stream", sorted(schema_files() | set(STREAMS)))
 def test_file_matches_generator(stream: str, built: dict[str, dict], generator: ModuleType) -> None:
     path = SCHEMA_DIR / f"{stream}.json"
     assert path.exists(), f"{path} is missing; {REGENERATE}"
+    assert stream in built, f"{path} is not made by the generator"
     assert on_disk(stream) == built[stream], f"{path} is stale; {REGENERATE}"
     assert path.read_text(encoding="utf-8") == generator.render(built[stream]), (
         f"{path} is not in the generator's layout; {REGENERATE}"
@@ -236,21 +132,36 @@ def test_root_shape(stream: str) -> None:
     schema = on_disk(stream)
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is True
-    assert CONTRACT[stream][0] in schema["description"]
+    assert CONTRACT[stream].endpoint in schema["description"]
+
+
+def _operation(api_spec: dict, generator: ModuleType, stream: str) -> dict:
+    source = generator.STREAMS[stream]
+    [op] = [o for o in api_spec["get_operations"] if o["operationId"] == source.operation_id]
+    return op
 
 
 @pytest.mark.parametrize("stream", STREAMS)
-def test_endpoint_serves_the_model(stream: str, api_spec: dict) -> None:
+def test_generator_reads_the_contract_endpoint(
+    stream: str, api_spec: dict, generator: ModuleType
+) -> None:
+    """The operation the generator builds the schema from is the contract's endpoint."""
+    op = _operation(api_spec, generator, stream)
+    assert contract.same_path(op["path"], CONTRACT[stream].endpoint), (stream, op["path"])
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_endpoint_serves_the_model(stream: str, api_spec: dict, generator: ModuleType) -> None:
     """The contract's endpoint really returns the model the schema was built from."""
-    path, _, model, _ = CONTRACT[stream]
-    [op] = [o for o in api_spec["get_operations"] if o["path"] == path]
-    served = set(op["item_models"]) | {k["type"] for k in op["single_keys"]}
+    model = generator.STREAMS[stream].model
+    [op] = [o for o in api_spec["get_operations"] if o["path"] == CONTRACT[stream].endpoint]
+    served = {*op["item_models"], op.get("data_model")} | {k["type"] for k in op["single_keys"]}
     assert (model or "string") in served
 
 
 @pytest.mark.parametrize("stream", STREAMS)
-def test_every_model_field_declared(stream: str, api_spec: dict) -> None:
-    _, _, model, _ = CONTRACT[stream]
+def test_every_model_field_declared(stream: str, api_spec: dict, generator: ModuleType) -> None:
+    model = generator.STREAMS[stream].model
     props = on_disk(stream)["properties"]
     fields = {p["name"] for p in api_spec["models"][model]["properties"]} if model else set()
     expected = (fields - DROPPED_FIELDS.get(stream, set())) | EXTRA_FIELDS.get(stream, set())
@@ -261,9 +172,9 @@ def test_every_model_field_declared(stream: str, api_spec: dict) -> None:
 
 @pytest.mark.parametrize("stream", STREAMS)
 def test_keys_are_present_and_non_null(stream: str) -> None:
-    _, primary_keys, _, parent_key = CONTRACT[stream]
+    parent = parent_key(stream)
     props = on_disk(stream)["properties"]
-    for key in (*primary_keys, "workspaceId", *([parent_key] if parent_key else [])):
+    for key in (*CONTRACT[stream].primary_key, "workspaceId", *([parent] if parent else [])):
         assert key in props, f"{stream}: key field {key!r} is not declared"
         types = types_of(props[key])
         assert types, f"{stream}.{key} has no type"
@@ -272,29 +183,56 @@ def test_keys_are_present_and_non_null(stream: str) -> None:
 
 
 @pytest.mark.parametrize("stream", STREAMS)
-def test_non_key_fields_are_nullable(stream: str) -> None:
-    _, primary_keys, _, parent_key = CONTRACT[stream]
-    keys = {*primary_keys, "workspaceId", parent_key}
+def test_non_key_fields_are_nullable(stream: str, generator: ModuleType) -> None:
+    # Where the contract's key ends in prose ("and each groupBy value"), the generator names it.
+    named = CONTRACT[stream].primary_key
+    keys = {*named, *generator.STREAMS[stream].primary_keys, "workspaceId", parent_key(stream)}
     props = on_disk(stream)["properties"]
     for name, prop in props.items():
         if name not in keys and "type" in prop:
             assert "null" in types_of(prop), f"{stream}.{name} should be nullable"
 
 
+# What the spec's descriptions say of a point in time ("The timestamp of this rule's creation",
+# "in the ISO-8601 format", "(RFC3339)", "The time this Credential was created", "Date the
+# audience was created"). The descriptions are copied into the schema, so each file shows why.
+TIME_WORDS = re.compile(r"ISO[- ]?8601|RFC ?3339|timestamp|\btime\b|\bdate\b", re.IGNORECASE)
+# Names of the timestamps a warehouse user compares (issue 12): date-time wherever declared.
+NAMED_TIMESTAMPS = {"createdAt", "updatedAt", "finishedAt", "deprecatedAt", "timestamp"}
+POINT_NAMES = {"start", "end", "time", "nextExecution"}  # SyncV1, datapoints, schedules
+
+
+def _walk(props: dict, where: str):
+    for name, prop in props.items():
+        yield f"{where}.{name}", name, prop
+        yield from _walk(prop.get("properties") or {}, f"{where}.{name}")
+        items = prop.get("items") or {}
+        yield from _walk(items.get("properties") or {}, f"{where}.{name}[]")
+
+
 @pytest.mark.parametrize("stream", STREAMS)
-def test_only_replication_keys_are_date_time(stream: str) -> None:
-    found: list[str] = []
-
-    def walk(node: object, where: str) -> None:
-        if isinstance(node, dict):
-            if node.get("format") == "date-time":
-                found.append(where)
-            for key, value in node.items():
-                walk(value, f"{where}.{key}")
-
-    walk(on_disk(stream)["properties"], stream)
-    expected = REPLICATION_KEYS.get(stream)
-    assert found == ([f"{stream}.{expected}"] if expected else [])
+def test_documented_timestamps_are_date_time(stream: str) -> None:
+    """A field the API documents as a timestamp is declared date-time, so targets type it
+    TIMESTAMP; the contract's replication key too; nothing else is (no zone names, numbers)."""
+    props = on_disk(stream)["properties"]
+    replication_key = CONTRACT[stream].replication_key
+    if CONTRACT[stream].incremental:
+        assert replication_key, f"{stream}: the contract names no replication key"
+        assert props[replication_key].get("format") == "date-time", stream
+    declared = set(date_time_paths({"properties": props}))
+    for path, name, prop in _walk(props, stream):
+        relative = path.split(".", 1)[1]
+        is_time = "string" in types_of(prop) and (
+            bool(TIME_WORDS.search(prop.get("description") or ""))
+            and (name in NAMED_TIMESTAMPS or name.endswith("At") or name in POINT_NAMES)
+        )
+        if name in NAMED_TIMESTAMPS and "string" in types_of(prop):
+            assert relative in declared, f"{path} is a timestamp but not date-time"
+        if is_time:
+            assert relative in declared, f"{path} is documented as a timestamp: {prop}"
+        if relative in declared:
+            assert types_of(prop) in (["string"], ["string", "null"]), path
+            assert is_time or name == replication_key, f"{path} is date-time without cause"
 
 
 @pytest.mark.parametrize("stream", STREAMS)
