@@ -160,11 +160,18 @@ class Filler:
         return {"any": f"{field}-{seed}"}
 
 
+# Every field the schemas declare date-time gets an ISO-8601 value (or null for these two).
+POINTS_IN_TIME = ("timestamp", "start", "end", "time", "period", "nextexecution")
+UNTIL_DONE = ("deprecatedat", "finishedat")
+
+
 @cache
-def string_maker(field: str) -> Callable[[int], str]:
+def string_maker(field: str) -> Callable[[int], str | None]:
     """How a string field's value follows from the seed, decided once per field name."""
     lowered = field.lower()
-    if lowered.endswith("at") or lowered in ("timestamp", "start", "end", "time", "period"):
+    if lowered in UNTIL_DONE:  # null while the rule is live or the request is running
+        return lambda seed: None if seed % 3 == 0 else _hour_stamp(seed)
+    if lowered.endswith("at") or lowered in POINTS_IN_TIME:
         return _hour_stamp
     if "email" in lowered:
         return lambda seed: f"person{seed}@example.com"
