@@ -8,9 +8,12 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.contract import ALLOWED_EXTRA, StreamSpec
 
 BIN = Path(sys.executable).parent
 
@@ -128,11 +131,16 @@ def default_selected(catalog: dict) -> set[str]:
     return found
 
 
-def assert_catalog_matches(catalog: dict, keys: dict[str, list[str]], not_default: set[str]) -> None:
-    """The catalog has exactly the contract's streams, keys and default selection."""
+def assert_catalog_matches(catalog: dict, rows: Mapping[str, StreamSpec]) -> None:
+    """The catalog has exactly the contract's streams (plus the allowed run manifest), with
+    the contract's keys and default selection."""
     found = {s["tap_stream_id"]: s for s in catalog["streams"]}
-    assert set(found) == set(keys)
-    for name, expected in keys.items():
-        assert found[name]["key_properties"] == expected, name
+    missing = set(rows) - set(found)
+    extra = set(found) - set(rows) - ALLOWED_EXTRA
+    assert not missing, f"streams of the contract not in the catalog: {sorted(missing)}"
+    assert not extra, f"streams the contract does not name: {sorted(extra)}"
+    for name, row in rows.items():
+        key = found[name]["key_properties"]
+        assert row.key_matches(key), f"{name}: key {key}, contract: {row.row}"
         meta = next(m["metadata"] for m in found[name]["metadata"] if m["breadcrumb"] == [])
-        assert meta.get("selected-by-default") is (name not in not_default), name
+        assert meta.get("selected-by-default") is row.default, name

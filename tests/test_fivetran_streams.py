@@ -8,45 +8,13 @@ import pytest
 
 from taps_common.redaction import REDACTED
 from taps_sandbox.base import SENTINEL
+from tests import contract
 from tests.conftest import fivetran_config
+from tests.datetimes import bad_date_times, date_time_paths, values_at
 from tests.expected import FIVETRAN_LISTS, fivetran_items, leaf_paths
 from tests.tap_runner import assert_catalog_matches, discover, run_tap, select
 
-CONTRACT_KEYS = {
-    "accounts": ["account_id"],
-    "groups": ["id"],
-    "destinations": ["id"],
-    "destination_certificates": ["destination_id", "id"],
-    "destination_fingerprints": ["destination_id", "id"],
-    "connections": ["id"],
-    "connection_schemas": ["connection_id"],
-    "connection_tables": ["connection_id", "schema_name", "table_name"],
-    "connection_columns": ["connection_id", "schema_name", "table_name", "column_name"],
-    "connection_certificates": ["connection_id", "id"],
-    "connection_fingerprints": ["connection_id", "id"],
-    "users": ["id"],
-    "user_group_memberships": ["user_id", "group_id"],
-    "user_connection_memberships": ["user_id", "connection_id"],
-    "teams": ["id"],
-    "team_user_memberships": ["team_id", "user_id"],
-    "team_group_memberships": ["team_id", "group_id"],
-    "team_connection_memberships": ["team_id", "connection_id"],
-    "roles": ["name"],
-    "webhooks": ["id"],
-    "system_keys": ["id"],
-    "transformations": ["id"],
-    "transformation_projects": ["id"],
-    "private_links": ["id"],
-    "proxy_agents": ["id"],
-    "proxy_agent_connections": ["agent_id", "connection_id"],
-    "hybrid_deployment_agents": ["id"],
-    "log_services": ["id"],
-    "external_secrets_managers": ["id"],
-    "connector_sdk_packages": ["id"],
-    "connector_types": ["id"],
-    "connection_sync_history": ["connection_id", "start_time"],
-}
-NOT_DEFAULT = {"connector_types", "connection_sync_history"}
+CONTRACT = contract.streams("tap-fivetran")  # STREAMS.md, the one statement of the contract
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +35,29 @@ def full_run(catalog, sandbox):
 
 
 def test_discover_lists_the_contract(catalog):
-    assert_catalog_matches(catalog, CONTRACT_KEYS, NOT_DEFAULT)
+    assert_catalog_matches(catalog, CONTRACT)
 
 
 def test_every_stream_has_records(full_run):
-    empty = [name for name in CONTRACT_KEYS if not full_run.records.get(name)]
+    empty = [name for name in CONTRACT if not full_run.records.get(name)]
     assert empty == []
 
 
+def test_date_time_fields_hold_a_date_time_or_null(full_run):
+    """What the schema declares date-time the sandbox serves as RFC 3339 (or null), so a
+    target can type the column TIMESTAMP."""
+    checked = 0
+    for name, records in full_run.records.items():
+        schema = full_run.schemas[name]["schema"]
+        paths = list(date_time_paths(schema))
+        for record in records:
+            assert not bad_date_times(record, schema), (name, bad_date_times(record, schema)[:3])
+            checked += sum(1 for path in paths for v in values_at(record, path) if v is not None)
+    assert checked > 100, checked
+
+
 def test_no_duplicate_keys(full_run):
-    for name in CONTRACT_KEYS:
+    for name in CONTRACT:
         keys = full_run.keys(name)
         dupes = [k for k, n in Counter(keys).items() if n > 1]
         assert not dupes, f"{name}: duplicate keys {dupes[:3]}"
@@ -86,7 +67,7 @@ def test_top_level_lists_match_the_api_with_every_field(full_run, sandbox):
     api = sandbox.apis["fivetran"]
     for stream, path in FIVETRAN_LISTS.items():
         served = fivetran_items(api, path)
-        pk = CONTRACT_KEYS[stream][0]
+        pk = CONTRACT[stream].primary_key[0]
         got = {r[pk]: r for r in full_run.records[stream]}
         assert set(got) == {item[pk] for item in served}, stream
         for item in served:
@@ -218,7 +199,7 @@ def test_same_records_at_concurrency_1_and_16(catalog, make_sandbox):
     ]
     for run in runs:
         assert run.returncode == 0, run.stderr[-2000:]
-    for name in CONTRACT_KEYS:
+    for name in CONTRACT:
         assert runs[0].keys(name) == runs[1].keys(name), name
         assert runs[0].records[name] == runs[1].records[name], name
 

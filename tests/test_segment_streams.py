@@ -11,57 +11,13 @@ import pytest
 
 from taps_common.redaction import REDACTED
 from taps_sandbox.base import SEGMENT_TOKEN, SEGMENT_TOKEN_2, SENTINEL
+from tests import contract
 from tests.conftest import segment_config
+from tests.datetimes import bad_date_times, date_time_paths, values_at
 from tests.expected import leaf_paths, segment_items
 from tests.tap_runner import assert_catalog_matches, discover, run_tap, select
 
-CONTRACT_KEYS = {
-    "workspaces": ["id"],
-    "sources": ["id"],
-    "source_settings": ["sourceId"],
-    "source_connected_warehouses": ["sourceId", "id"],
-    "destinations": ["id"],
-    "destination_filters": ["id"],
-    "destination_subscriptions": ["id"],
-    "warehouses": ["id"],
-    "warehouse_connection_states": ["warehouseId"],
-    "warehouse_syncs": ["warehouseId", "sourceId", "start"],
-    "tracking_plans": ["id"],
-    "tracking_plan_rules": ["trackingPlanId", "type", "key", "version"],
-    "tracking_plan_sources": ["trackingPlanId", "id"],
-    "transformations": ["id"],
-    "functions": ["id"],
-    "users": ["id"],
-    "user_groups": ["id"],
-    "user_group_members": ["userGroupId", "id"],
-    "user_group_invites": ["userGroupId", "email"],
-    "roles": ["id"],
-    "invites": ["email"],
-    "labels": ["key", "value"],
-    "audit_events": ["id"],
-    "regulations": ["id"],
-    "suppressions": ["subjectType", "subjectId"],
-    "credentials": ["id"],
-    "usage_api_calls_daily": ["timestamp"],
-    "usage_api_calls_sources_daily": ["sourceId", "timestamp"],
-    "usage_mtu_daily": ["timestamp"],
-    "usage_mtu_sources_daily": ["sourceId", "timestamp"],
-    "spaces": ["id"],
-    "audiences": ["id"],
-    "computed_traits": ["id"],
-    "reverse_etl_models": ["id"],
-    "catalog_sources": ["id"],
-    "catalog_destinations": ["id"],
-    "catalog_warehouses": ["id"],
-    "events_volume": ["timestamp", "eventName", "eventType", "sourceId"],
-}
-NOT_DEFAULT = {
-    "warehouse_syncs",
-    "catalog_sources",
-    "catalog_destinations",
-    "catalog_warehouses",
-    "events_volume",
-}
+CONTRACT = contract.streams("tap-segment")  # STREAMS.md, the one statement of the contract
 TOP_LEVEL = {
     "sources": ("/sources", "sources"),
     "destinations": ("/destinations", "destinations"),
@@ -97,7 +53,7 @@ def full_run(catalog, sandbox):
 
 
 def test_discover_lists_the_contract(catalog):
-    assert_catalog_matches(catalog, CONTRACT_KEYS, NOT_DEFAULT)
+    assert_catalog_matches(catalog, CONTRACT)
 
 
 def test_every_stream_has_records_with_workspace_id(full_run, sandbox):
@@ -106,17 +62,30 @@ def test_every_stream_has_records_with_workspace_id(full_run, sandbox):
         if hasattr(sandbox.apis["segment"], "get")
         else None
     )
-    empty = [name for name in CONTRACT_KEYS if not full_run.records.get(name)]
+    empty = [name for name in CONTRACT if not full_run.records.get(name)]
     assert empty == []
-    for name in CONTRACT_KEYS:
+    for name in CONTRACT:
         ids = {r.get("workspaceId") for r in full_run.records[name]}
         assert None not in ids, name
         if workspace:
             assert ids == {workspace}, name
 
 
+def test_date_time_fields_hold_a_date_time_or_null(full_run):
+    """What the schema declares date-time the sandbox serves as RFC 3339 (or null), so a
+    target can type the column TIMESTAMP."""
+    checked = 0
+    for name, records in full_run.records.items():
+        schema = full_run.schemas[name]["schema"]
+        paths = list(date_time_paths(schema))
+        for record in records:
+            assert not bad_date_times(record, schema), (name, bad_date_times(record, schema)[:3])
+            checked += sum(1 for path in paths for v in values_at(record, path) if v is not None)
+    assert checked > 100, checked
+
+
 def test_no_duplicate_keys(full_run):
-    for name in CONTRACT_KEYS:
+    for name in CONTRACT:
         dupes = [k for k, n in Counter(full_run.keys(name)).items() if n > 1]
         assert not dupes, f"{name}: duplicate keys {dupes[:3]}"
 
@@ -297,7 +266,7 @@ def test_same_records_at_concurrency_1_and_16(catalog, make_sandbox):
     ]
     for run in runs:
         assert run.returncode == 0, run.stderr[-2000:]
-    for name in CONTRACT_KEYS:
+    for name in CONTRACT:
         assert runs[0].records[name] == runs[1].records[name], name
 
 
