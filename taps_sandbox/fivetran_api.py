@@ -641,7 +641,9 @@ class FivetranApi(ApiBase):
                 "WARNING": "Some tables are not readable.",
                 "FAILED": "Authentication failed: check the credentials.",
             }[status]
-            details = {"checked_at": iso(ANCHOR - dt.timedelta(hours=rng.randint(1, 500)))}
+            details: Any = {"checked_at": iso(ANCHOR - dt.timedelta(hours=rng.randint(1, 500)))}
+            if status == "FAILED":  # the spec says object; its own examples show a sentence
+                details = f"{message} ({title}, code 401)"
             tests.append({"title": title, "status": status, "message": message, "details": details})
         return tests
 
