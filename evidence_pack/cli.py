@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     p = _Parser(
         prog=PROG,
+        # No abbreviations: "--pg-password X" would otherwise be taken as --pg-password-env.
+        allow_abbrev=False,
         description=(
             "Write the evidence pack (index.html, Vanta/Drata CSV files, manifest.json) from "
             "the evidence marts and the taps' sync_runs manifest. The page opens from disk."

@@ -251,7 +251,7 @@ def _read_mart(wh: Warehouse, table: str) -> tuple[list[dict[str, Any]], list[st
                 "rebuild the marts with this checkout's transform/ project"
             )
         cols = wanted + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in have]
-    rows = wh.rows(select_sql(EVIDENCE_SCHEMA, table, cols))
+    rows = wh.rows(select_sql(wh.table_ref(EVIDENCE_SCHEMA, table), cols))
     for row in rows:
         for name in TIME_COLUMNS & row.keys():
             row[name] = to_utc(row[name])
@@ -273,7 +273,7 @@ def _read_runs(wh: Warehouse) -> list[Run]:
                 f"{schema}.{table} in {wh.label} lacks column(s) {', '.join(missing)}: "
                 "load it with this checkout's taps"
             )
-        for row in wh.rows(select_sql(schema, table, SYNC_RUN_COLUMNS)):
+        for row in wh.rows(select_sql(wh.table_ref(schema, table), SYNC_RUN_COLUMNS)):
             streams = [
                 StreamResult(
                     stream=str(s.get("stream") or ""),
@@ -331,14 +331,15 @@ def last_complete_runs(runs: list[Run]) -> list[TenantRun]:
 
 
 def default_since(runs: list[Run]) -> tuple[datetime | None, str]:
-    """The run before the latest complete one of each tap: "what changed since the last run"."""
+    """The end of the run before each tap's latest complete one (the later of the taps'), so
+    the default shows what the latest runs found: "what changed since the last review run"."""
     previous: list[datetime] = []
     for tap in sorted({r.tap for r in runs}):
         done = sorted((r for r in runs if r.tap == tap and r.status == "complete"), key=_when)
         if len(done) >= 2:
             previous.append(_when(done[-2]))
     if previous:
-        return min(previous), "the end of the previous complete run"
+        return max(previous), "the end of the previous complete run"
     return None, ""
 
 

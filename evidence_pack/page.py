@@ -346,8 +346,8 @@ def _access(ev: Evidence) -> str:
         + filters
         + table("access-review", ACCESS_COLUMNS, rows, render={"status": badge})
         + '</section><section id="privileged"><h2>Privileged accounts</h2>'
-        f"<p>{count('privileged-count', len(priv))} accounts hold an owner or admin role "
-        "(not counting removed ones).</p>"
+        f"<p>{count('privileged-count', len(priv))} accounts the marts mark privileged "
+        "(owner or admin roles; removed accounts not counted).</p>"
         + table("privileged-accounts", ACCESS_COLUMNS, priv, render={"status": badge})
         + "</section>"
     )

@@ -20,6 +20,9 @@ class Warehouse(Protocol):
 
     label: str
 
+    def table_ref(self, schema: str, table: str) -> str:
+        """The table's fully qualified, quoted name."""
+
     def columns(self, schema: str, table: str) -> list[str] | None:
         """The table's column names (lower case), or None when there is no such table."""
 
@@ -35,16 +38,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def select_sql(schema: str, table: str, columns: list[str]) -> str:
-    """`SELECT "a", "b" FROM "schema"."table"`: only the documented columns are read."""
+def select_sql(table_ref: str, columns: list[str]) -> str:
+    """`SELECT "a", "b" FROM <table>`: only the documented columns are read."""
     cols = ", ".join(_quote(c) for c in columns)
-    return f"SELECT {cols} FROM {_quote(schema)}.{_quote(table)}"  # noqa: S608 (quoted names)
+    return f"SELECT {cols} FROM {table_ref}"  # noqa: S608 (quoted names only)
 
 
 _MISSING = "Python package {module} is not installed: pip install -e '.[report]'"
 _COLUMNS_SQL = (
     "SELECT column_name FROM information_schema.columns "
-    "WHERE table_schema = {schema} AND table_name = {table} ORDER BY ordinal_position"
+    "WHERE table_schema = {schema} AND table_name = {table}{extra} ORDER BY ordinal_position"
 )
 
 
@@ -70,11 +73,19 @@ class DuckDBWarehouse:
             ) from None
         self._error = duckdb.Error
         self.label = f"DuckDB file {path.name}"
+        # The catalog is named after the file: a file called evidence.duckdb would make the bare
+        # schema name "evidence" ambiguous, so every name carries the catalog.
+        self._catalog = str(self._con.execute("SELECT current_database()").fetchone()[0])
+
+    def table_ref(self, schema: str, table: str) -> str:
+        """catalog.schema.table, quoted."""
+        return f"{_quote(self._catalog)}.{_quote(schema)}.{_quote(table)}"
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         """Column names from information_schema, None when the table is missing."""
         found = self._con.execute(
-            _COLUMNS_SQL.format(schema="?", table="?"), [schema, table]
+            _COLUMNS_SQL.format(schema="?", table="?", extra=" AND table_catalog = ?"),
+            [schema, table, self._catalog],
         ).fetchall()
         return [str(r[0]).lower() for r in found] or None
 
@@ -136,10 +147,14 @@ class PostgresWarehouse:
         self._error = psycopg.Error
         self._password = password
 
+    def table_ref(self, schema: str, table: str) -> str:
+        """schema.table, quoted."""
+        return f"{_quote(schema)}.{_quote(table)}"
+
     def columns(self, schema: str, table: str) -> list[str] | None:
         """Column names from information_schema, None when the table is missing."""
         with self._con.cursor() as cur:
-            cur.execute(_COLUMNS_SQL.format(schema="%s", table="%s"), [schema, table])
+            cur.execute(_COLUMNS_SQL.format(schema="%s", table="%s", extra=""), [schema, table])
             found = cur.fetchall()
         return [str(r[0]).lower() for r in found] or None
 

@@ -1,0 +1,652 @@
+"""The evidence pack, end to end: real warehouses (a DuckDB file, a PostgreSQL server), the real
+CLI, Graphviz, and Debian's headless Chromium opening index.html from disk (file://).
+
+Every expected number is read from the warehouse here, with this file's own queries, not typed
+in and not taken from the report's code. The same checks run on the fixture in DuckDB, the
+fixture in PostgreSQL, and on `output/sandbox.duckdb` when `make demo` has built the marts there.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taps_sandbox.base import SENTINEL
+from tests import evidence_fixture as fx
+from tests import pg_server
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+DEMO_DUCKDB = ROOT / "output" / "sandbox.duckdb"
+PASSWORD_ENV = "EVIDENCE_TEST_PG_PASSWORD"
+PASSWORD = f"{SENTINEL}-pg-password"
+CLI_TIMEOUT_S = 180
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m evidence_pack ...`, bounded."""
+    return subprocess.run(
+        [sys.executable, "-m", "evidence_pack", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def utc(value: Any) -> datetime | None:
+    """A warehouse timestamp (aware, naive UTC or ISO text) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def jlist(value: Any) -> list[Any]:
+    """An array column: JSON text (target-duckdb) or a list already (jsonb, DuckDB lists)."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+# --- the warehouses -------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """A warehouse to report on, and plain queries to read the expected numbers from it."""
+
+    name: str
+    cli_args: list[str]
+    now: datetime
+    con: Any = None
+    dialect: str = "duckdb"
+    env: dict[str, str] = field(default_factory=dict)
+
+    def rows(self, sql: str) -> list[dict[str, Any]]:
+        if self.dialect == "duckdb":
+            cur = self.con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        with self.con.cursor() as cur:
+            cur.execute(sql)
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def has_table(self, schema: str, table: str) -> bool:
+        return bool(
+            self.rows(
+                "SELECT 1 AS x FROM information_schema.tables "
+                f"WHERE table_schema = '{schema}' AND table_name = '{table}'"
+            )
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fixture_duckdb(tmp_path_factory) -> Path:
+    return fx.write_duckdb(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="module")
+def postgres_fixture() -> Iterator[pg_server.PostgresServer]:
+    """The fixture in a throw-away PostgreSQL on a free loopback port."""
+    try:
+        pg_server.find_bin_dir()
+    except pg_server.PostgresUnavailable as err:
+        pytest.fail(str(err))
+    last: Exception | None = None
+    for _ in range(3):  # the port can be taken between probe and bind
+        try:
+            server = pg_server.start(free_port())
+            break
+        except pg_server.PostgresUnavailable as err:
+            last = err
+    else:
+        pytest.fail(f"PostgreSQL would not start: {last}")
+    try:
+        fx.write_postgres(server.dsn)
+        yield server
+    finally:
+        server.stop()
+
+
+def _demo_has_marts() -> bool:
+    if not DEMO_DUCKDB.is_file():
+        return False
+    import duckdb
+
+    try:
+        with duckdb.connect(str(DEMO_DUCKDB), read_only=True) as con:
+            n = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'evidence'"
+            ).fetchone()[0]
+    except duckdb.Error:
+        return False
+    return n > 0
+
+
+@pytest.fixture(scope="module", params=["fixture-duckdb", "fixture-postgres", "demo-duckdb"])
+def source(request, fixture_duckdb) -> Iterator[Source]:
+    if request.param == "fixture-duckdb":
+        import duckdb
+
+        con = duckdb.connect(str(fixture_duckdb), read_only=True)
+        yield Source("fixture-duckdb", ["--duckdb", str(fixture_duckdb)], fx.NOW, con)
+        con.close()
+    elif request.param == "fixture-postgres":
+        import psycopg
+
+        server = request.getfixturevalue("postgres_fixture")
+        con = psycopg.connect(server.dsn)
+        args = [
+            "--pg-host",
+            server.host,
+            "--pg-port",
+            str(server.port),
+            "--pg-user",
+            server.user,
+            "--pg-database",
+            server.database,
+            "--pg-password-env",
+            PASSWORD_ENV,
+        ]
+        # Trust auth ignores the password; it is set so the scans can prove it never shows.
+        yield Source("fixture-postgres", args, fx.NOW, con, "postgres", {PASSWORD_ENV: PASSWORD})
+        con.close()
+    else:
+        if not _demo_has_marts():
+            pytest.skip("no evidence marts in output/sandbox.duckdb (run `make demo` first)")
+        import duckdb
+
+        tmp = Path(request.config._tmp_path_factory.mktemp("demo")) / "sandbox.duckdb"
+        shutil.copy(DEMO_DUCKDB, tmp)  # a copy: a concurrent `make demo` may hold the lock
+        con = duckdb.connect(str(tmp), read_only=True)
+        now = datetime.now(UTC).replace(microsecond=0)
+        yield Source("demo-duckdb", ["--duckdb", str(tmp)], now, con)
+        con.close()
+
+
+# --- what the warehouse says, read independently of the report ------------------------------
+
+
+@dataclass
+class Expected:
+    access: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    config: list[dict[str, Any]]
+    creds: list[dict[str, Any]]
+    flows: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    since: datetime
+
+    def last_complete(self) -> dict[tuple[str, str], dict[str, Any]]:
+        best: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in self.runs:
+            if r["status"] != "complete":
+                continue
+            for tenant in jlist(r["tenant_ids"]):
+                key = (r["tap"], str(tenant))
+                if key not in best or utc(r["finished_at"]) > utc(best[key]["finished_at"]):
+                    best[key] = r
+        return best
+
+
+def expected(src: Source) -> Expected:
+    runs: list[dict[str, Any]] = []
+    for schema in ("segment", "fivetran"):
+        if src.has_table(schema, "sync_runs"):
+            runs += src.rows(
+                "SELECT run_id, tap, status, finished_at, tenant_ids, streams "
+                f"FROM {schema}.sync_runs"
+            )
+    previous = []
+    for tap in {r["tap"] for r in runs}:
+        done = sorted(
+            utc(r["finished_at"]) for r in runs if r["tap"] == tap and r["status"] == "complete"
+        )
+        if len(done) >= 2:
+            previous.append(done[-2])
+    since = max(previous) if previous else datetime(1970, 1, 1, tzinfo=UTC)
+    return Expected(
+        access=src.rows(
+            "SELECT system, tenant_id, account_id, email, status, is_privileged, created_at, "
+            "first_seen_at, last_login_at FROM evidence.access_review"
+        ),
+        changes=src.rows("SELECT seen_at, account_id, change FROM evidence.access_changes"),
+        config=src.rows("SELECT * FROM evidence.config_changes"),
+        creds=src.rows(
+            "SELECT credential_id, last_used_at, expires_at FROM evidence.credentials_inventory"
+        ),
+        flows=src.rows(
+            "SELECT DISTINCT system, tenant_id, from_type, from_id, to_type, to_id, from_name, "
+            "to_name FROM evidence.data_flows"
+        ),
+        runs=runs,
+        since=since,
+    )
+
+
+def hygiene_counts(exp: Expected, now: datetime) -> dict[str, int]:
+    return {
+        "unused-keys": sum(
+            1
+            for c in exp.creds
+            if c["last_used_at"] is not None and utc(c["last_used_at"]) < now - timedelta(days=90)
+        ),
+        "never-expiring-keys": sum(1 for c in exp.creds if c["expires_at"] is None),
+        "pending-invites": sum(
+            1
+            for a in exp.access
+            if a["status"] == "invited"
+            and (a["created_at"] or a["first_seen_at"]) is not None
+            and utc(a["created_at"] or a["first_seen_at"]) < now - timedelta(days=30)
+        ),
+        "no-recent-login": sum(
+            1
+            for a in exp.access
+            if a["status"] == "active"
+            and a["last_login_at"] is not None
+            and utc(a["last_login_at"]) < now - timedelta(days=90)
+        ),
+    }
+
+
+# --- the pack and the browser ---------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    src: Source
+    out: Path
+    proc: subprocess.CompletedProcess[str]
+    exp: Expected
+
+
+@pytest.fixture(scope="module")
+def built(source: Source, tmp_path_factory) -> Built:
+    out = tmp_path_factory.mktemp(f"pack-{source.name}") / "evidence-pack"
+    proc = run_cli(
+        *source.cli_args, "--out", str(out), "--now", source.now.isoformat(), env=source.env
+    )
+    assert proc.returncode == 0, proc.stderr
+    return Built(source, out, proc, expected(source))
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail(
+            "Debian's chromium and chromium-driver are needed: "
+            "apt-get install chromium chromium-driver (.ci/run does this)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    drv = webdriver.Chrome(options=opts, service=Service(executable_path=str(CHROMEDRIVER)))
+    drv.set_page_load_timeout(60)
+    drv.set_script_timeout(30)
+    yield drv
+    drv.quit()
+
+
+@dataclass
+class Opened:
+    built: Built
+    drv: Any
+    console: list[dict[str, Any]]
+    requests: list[str]
+    screenshot: Path
+
+
+@pytest.fixture(scope="module")
+def page(built: Built, driver: Any, tmp_path_factory) -> Opened:
+    driver.get_log("browser")  # drop whatever an earlier page left
+    driver.get_log("performance")
+    driver.get((built.out / "index.html").as_uri())
+    driver.find_element("css selector", "#exports")  # rendered to the end
+    console = driver.get_log("browser")
+    requests = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            requests.append(msg["params"]["request"]["url"])
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, min(int(height) + 100, 16000))
+    shot = tmp_path_factory.mktemp(f"screens-{built.src.name}") / "evidence-pack.png"
+    driver.save_screenshot(str(shot))
+    driver.set_window_size(1400, 1000)
+    return Opened(built, driver, console, requests, shot)
+
+
+def by_testid(drv: Any, name: str, scope: Any = None) -> str:
+    return (scope or drv).find_element("css selector", f'[data-testid="{name}"]').text
+
+
+def rows_of(drv: Any, table_id: str, *, visible_only: bool = False) -> list[Any]:
+    rows = drv.find_elements("css selector", f"#{table_id} tbody tr")
+    return [r for r in rows if r.is_displayed()] if visible_only else rows
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def test_every_section_renders(page: Opened) -> None:
+    for sid in ("runs", "access", "privileged", "changes", "hygiene", "flows", "exports"):
+        el = page.drv.find_element("css selector", f"section#{sid}")
+        assert el.is_displayed() and el.size["height"] > 40, sid
+    assert page.screenshot.stat().st_size > 20_000
+    print(f"screenshot: {page.screenshot}")
+
+
+def test_console_is_clean_and_nothing_is_fetched(page: Opened) -> None:
+    errors = [e for e in page.console if e["level"] in {"SEVERE", "WARNING"}]
+    assert errors == []
+    assert page.requests, "the performance log saw no request at all"
+    assert [u for u in page.requests if not u.startswith(("file:", "data:"))] == []
+
+
+def test_runs_show_the_last_complete_run_per_tap_and_tenant(page: Opened) -> None:
+    best = page.built.exp.last_complete()
+    assert best, "the warehouse has no complete run"
+    blocks = page.drv.find_elements("css selector", ".tenant-run")
+    shown = {(b.get_attribute("data-tap"), b.get_attribute("data-tenant")): b for b in blocks}
+    assert set(shown) == set(best)
+    for (tap, tenant), run in best.items():
+        block = shown[tap, tenant]
+        assert by_testid(page.drv, "run-id", block) == run["run_id"]
+        mine = [s for s in jlist(run["streams"]) if s.get("tenant_id") in (None, "", tenant)]
+        cells = {}
+        for tr in block.find_elements("css selector", "tbody tr"):
+            stream = tr.find_element("css selector", '[data-col-key="stream"]').text
+            cells[stream] = (
+                tr.find_element("css selector", '[data-col-key="status"]').text,
+                tr.find_element("css selector", '[data-col-key="records"]').text,
+            )
+        assert cells == {s["stream"]: (s["status"], n(int(s["records"] or 0))) for s in mine}
+        assert by_testid(page.drv, "records-total", block) == n(
+            sum(int(s["records"] or 0) for s in mine)
+        )
+        for status in ("failed", "skipped"):
+            assert by_testid(page.drv, f"streams-{status}", block) == n(
+                sum(1 for s in mine if s["status"] == status)
+            )
+
+
+def test_access_review_numbers_sort_and_filter(page: Opened) -> None:
+    drv, exp = page.drv, page.built.exp
+    assert by_testid(drv, "access-total") == n(len(exp.access))
+    assert by_testid(drv, "card-accounts-total") == n(len(exp.access))
+    assert len(rows_of(drv, "access-review")) == len(exp.access)
+    privileged = [a for a in exp.access if a["is_privileged"] and a["status"] != "removed"]
+    assert by_testid(drv, "privileged-count") == n(len(privileged))
+    assert len(rows_of(drv, "privileged-accounts")) == len(privileged)
+
+    # Filter by status: only that status's rows stay visible, and the counter says so.
+    select = drv.find_element("css selector", 'select[data-filter="access-review"][data-col="6"]')
+    from selenium.webdriver.support.ui import Select
+
+    for status in sorted({a["status"] for a in exp.access}):
+        Select(select).select_by_visible_text(status)
+        visible = rows_of(drv, "access-review", visible_only=True)
+        want = sum(1 for a in exp.access if a["status"] == status)
+        assert len(visible) == want, status
+        assert drv.find_element("css selector", '[data-shown="access-review"]').text == str(want)
+    Select(select).select_by_index(0)
+
+    # Free text: one account's email.
+    emails = sorted({a["email"] for a in exp.access if a["email"]})
+    needle = emails[len(emails) // 2]
+    box = drv.find_element("css selector", 'input[data-filter="access-review"]')
+    box.send_keys(needle)
+    visible = rows_of(drv, "access-review", visible_only=True)
+    assert len(visible) == sum(1 for a in exp.access if a["email"] and needle in a["email"])
+    box.clear()
+    box.send_keys(" ")  # clear() fires no input event; a blank filter shows everything
+    assert len(rows_of(drv, "access-review", visible_only=True)) == len(exp.access)
+
+    # Sort by "Created" (ISO sort keys), then the other way round.
+    head = drv.find_element("css selector", "#access-review thead th:nth-child(9)")
+    keys = lambda: [  # noqa: E731
+        td.get_attribute("data-sort")
+        for td in drv.find_elements("css selector", '#access-review td[data-col-key="created_at"]')
+    ]
+    head.click()
+    assert head.get_attribute("aria-sort") == "ascending"
+    assert keys() == sorted(keys())
+    head.click()
+    assert keys() == sorted(keys(), reverse=True)
+
+
+def test_changes_since_the_previous_run(page: Opened) -> None:
+    drv, exp = page.drv, page.built.exp
+    since = exp.since
+    access = [c for c in exp.changes if c["seen_at"] and utc(c["seen_at"]) > since]
+    assert by_testid(drv, "since") == since.strftime("%Y-%m-%d %H:%M UTC")
+    assert by_testid(drv, "access-changes-count") == n(len(access))
+    assert len(rows_of(drv, "access-changes")) == len(access)
+    config = [
+        c for c in exp.config if "seen_at" not in c or (c["seen_at"] and utc(c["seen_at"]) > since)
+    ]
+    assert by_testid(drv, "config-changes-count") == n(len(config))
+    assert len(rows_of(drv, "config-changes")) == len(config)
+
+
+def test_credential_hygiene(page: Opened) -> None:
+    drv = page.drv
+    counts = hygiene_counts(page.built.exp, page.built.src.now)
+    for name, want in counts.items():
+        assert by_testid(drv, f"{name}-count") == n(want), name
+        assert len(rows_of(drv, name)) == want, name
+    assert by_testid(drv, "credentials-total") == n(len(page.built.exp.creds))
+
+
+def test_diagram_holds_every_flow(page: Opened) -> None:
+    drv, flows = page.drv, page.built.exp.flows
+    assert by_testid(drv, "flows-count") == n(len(flows))
+    edges = drv.execute_script(
+        "return Array.from(document.querySelectorAll('#flow-diagram svg g.edge'))"
+        ".map(function (g) { return [g.id, g.querySelector('title').textContent]; });"
+    )
+    titles = dict(edges)
+    assert len(edges) == len(flows)
+    for f in flows:
+        eid = "flow|" + "|".join(
+            str(f[k]) for k in ("system", "tenant_id", "from_type", "from_id", "to_type", "to_id")
+        )
+        assert eid in titles, eid
+        tail, head = titles[eid].split("->")
+        for end, short in (("from", tail), ("to", head)):
+            nid = f"node|{f['system']}|{f['tenant_id']}|{f[end + '_type']}|{f[end + '_id']}"
+            node = drv.execute_script(
+                "var g = document.getElementById(arguments[0]);"
+                "return g && g.closest('svg') && [g.getAttribute('class'),"
+                " g.querySelector('title').textContent, g.textContent];",
+                nid,
+            )
+            assert node, nid
+            assert node[0] == "node" and node[1] == short
+            assert str(f[end + "_name"] or f[end + "_id"]) in node[2]
+    clusters = drv.find_elements("css selector", "#flow-diagram svg g.cluster")
+    assert len(clusters) == len({(f["system"], f["tenant_id"]) for f in flows})
+
+
+# --- the files ------------------------------------------------------------------------------
+
+
+def test_manifest_hashes_every_file(built: Built) -> None:
+    doc = json.loads((built.out / "manifest.json").read_text())
+    on_disk = sorted(
+        p.relative_to(built.out).as_posix()
+        for p in built.out.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    )
+    assert [f["path"] for f in doc["files"]] == on_disk
+    assert "index.html" in on_disk
+    for f in doc["files"]:
+        data = (built.out / f["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == f["sha256"]
+        assert len(data) == f["bytes"]
+
+
+def test_vanta_and_drata_files(built: Built) -> None:
+    exp = built.exp
+    tenants = {
+        (a["system"], a["tenant_id"]) for a in exp.access if a["status"] in {"active", "removed"}
+    }
+    vanta = sorted((built.out / "vanta").glob("*.csv"))
+    assert len(vanta) == len(tenants)
+    header = [
+        "Account name",
+        "Account owner",
+        "Role",
+        "Status",
+        "Date created (UTC)",
+        "Date deactivated (UTC)",
+    ]
+    total = 0
+    for path in vanta:
+        rows = list(csv.reader(io.StringIO(path.read_text())))
+        assert rows[0] == header
+        for r in rows[1:]:
+            assert r[3] in {"Active", "Deactivated"}
+            assert bool(r[5]) == (r[3] == "Deactivated")
+        total += len(rows) - 1
+    assert total == sum(1 for a in exp.access if a["status"] in {"active", "removed"})
+    drata = sorted((built.out / "drata").glob("*.csv"))
+    assert [p.name for p in drata] == [p.name for p in vanta]
+
+
+def test_no_secret_anywhere(built: Built) -> None:
+    assert SENTINEL not in built.proc.stdout + built.proc.stderr
+    files = [p for p in built.out.rglob("*") if p.is_file()]
+    assert files
+    leaks = [str(p) for p in files if SENTINEL.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+# --- bad input: one line, no traceback ------------------------------------------------------
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> str:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def test_missing_duckdb_file(tmp_path: Path) -> None:
+    one_line_error(
+        run_cli("--duckdb", str(tmp_path / "nope.duckdb"), "--out", str(tmp_path / "o")),
+        "nope.duckdb",
+        "not found",
+    )
+
+
+def test_warehouse_without_marts(tmp_path: Path) -> None:
+    path = fx.write_duckdb(tmp_path / "w.duckdb", skip={"evidence.data_flows"})
+    one_line_error(
+        run_cli("--duckdb", str(path), "--out", str(tmp_path / "o")), "evidence.data_flows"
+    )
+
+
+def test_bad_dates(tmp_path: Path, fixture_duckdb: Path) -> None:
+    for opt in ("--since", "--now"):
+        one_line_error(
+            run_cli("--duckdb", str(fixture_duckdb), opt, "yesterday"), opt, "YYYY-MM-DD"
+        )
+
+
+def test_out_that_is_not_a_pack(tmp_path: Path, fixture_duckdb: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    one_line_error(run_cli("--duckdb", str(fixture_duckdb), "--out", str(tmp_path)), "--out")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_password_is_never_taken_or_echoed_from_the_command_line(tmp_path: Path) -> None:
+    line = one_line_error(
+        run_cli("--pg-password", PASSWORD, "--pg-host", "127.0.0.1"), "--pg-password"
+    )
+    assert SENTINEL not in line
+    line = one_line_error(run_cli(f"--pg-password={PASSWORD}"), "--pg-password")
+    assert SENTINEL not in line
+
+
+def test_incomplete_or_unreachable_postgres(tmp_path: Path) -> None:
+    one_line_error(run_cli("--pg-host", "127.0.0.1"), "--pg-user", "--pg-database")
+    one_line_error(
+        run_cli(
+            "--pg-host", "127.0.0.1", "--pg-user", "u", "--pg-database", "d", "--duckdb", "x.duckdb"
+        ),
+        "either",
+    )
+    proc = run_cli(
+        "--pg-host",
+        "127.0.0.1",
+        "--pg-port",
+        str(free_port()),
+        "--pg-user",
+        "u",
+        "--pg-database",
+        "d",
+        "--pg-password-env",
+        PASSWORD_ENV,
+        "--out",
+        str(tmp_path / "o"),
+        env={PASSWORD_ENV: PASSWORD},
+    )
+    line = one_line_error(proc, "cannot connect", "127.0.0.1")
+    assert SENTINEL not in line
+
+
+def test_duckdb_file_named_like_the_schema(tmp_path: Path, fixture_duckdb: Path) -> None:
+    """DuckDB names the catalog after the file: evidence.duckdb must not confuse "evidence"."""
+    path = tmp_path / "evidence.duckdb"
+    shutil.copy(fixture_duckdb, path)
+    proc = run_cli("--duckdb", str(path), "--out", str(tmp_path / "o"), "--now", fx.NOW.isoformat())
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o" / "index.html").is_file()
