@@ -67,13 +67,14 @@ def _usage(operation_id: str, data_key: str, model: str, *keys: str) -> StreamSo
 STREAMS: dict[str, StreamSource] = {
     "workspaces": StreamSource("getWorkspace", "workspace", "WorkspaceV1", ("id",)),
     "sources": StreamSource("listSources", "sources", "SourceV1", ("workspaceId", "id")),
+    # data_key "" = the whole ``data`` object is the record (here {sourceId, settings}).
     "source_settings": StreamSource(
         "listSchemaSettingsInSource",
-        "settings",
-        "SourceSettingsOutputV1",
+        "",
+        "ListSchemaSettingsInSourceV1Output",
         ("workspaceId", "sourceId"),
         parent_key="sourceId",
-        note="The record is data.settings flattened next to data.sourceId.",
+        note="The record is data as it is: sourceId and one settings object.",
     ),
     "source_connected_warehouses": StreamSource(
         "listConnectedWarehousesFromSource",
@@ -379,6 +380,10 @@ def _operations(spec: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 def _check_source(stream: str, src: StreamSource, op: Mapping[str, Any]) -> str:
     """The spec's item type for ``src.data_key``; fail loudly if the table drifted."""
+    if not src.data_key:
+        if op["data_model"] != src.model:
+            raise ValueError(f"{stream}: data is {op['data_model']}, table says {src.model}")
+        return op["data_model"]
     lists = dict(zip(op["list_keys"], op["item_models"], strict=True))
     singles = {k["key"]: k["type"] for k in op["single_keys"]}
     item_type = lists.get(src.data_key, singles.get(src.data_key))
@@ -417,7 +422,13 @@ def stream_schema(stream: str, src: StreamSource, spec: Mapping[str, Any]) -> Sc
         props[key] = {**props[key], "type": [t for t in types if t != "null"]}
     if src.replication_key:
         props[src.replication_key] = {**props[src.replication_key], "format": "date-time"}
-    shape = f"data.{src.data_key}[]" if src.data_key in op["list_keys"] else f"data.{src.data_key}"
+    shape = (
+        "data"
+        if not src.data_key
+        else f"data.{src.data_key}[]"
+        if src.data_key in op["list_keys"]
+        else f"data.{src.data_key}"
+    )
     what = src.model or "string values"
     description = f"GET {op['path']} ({src.operation_id}): {shape} -> {what}."
     if src.note:

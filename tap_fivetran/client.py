@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
 from tap_fivetran.secret_fields import PASSWORD_FIELDS
 from taps_common.errors import ApiResponseError, ChildNotFoundError, NotEntitledError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
@@ -40,8 +41,13 @@ class FivetranStream(ApiStream):
     """A Fivetran endpoint: ``{"code": "Success", "data": {"items": [...], "next_cursor"}}``."""
 
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS)
+    endpoints = FIVETRAN_ENDPOINTS
     child_context_fields: ClassVar[dict[str, str]] = {}
     rename_fields: ClassVar[dict[str, str]] = {}
+
+    def tenant(self, context: Mapping[str, Any] | None) -> str:
+        """The account (one per run): its id once the key pair is checked."""
+        return self.cp_tap.client.tenant  # type: ignore[attr-defined]
 
     def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
         """One client per run."""

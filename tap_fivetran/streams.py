@@ -127,9 +127,7 @@ class ConnectionTablesStream(_FromSchemaConfig):
     def rows(self, connection_id: str, schema_name: str, table_name: str, table: dict) -> list:
         """The table's settings; its columns are the next stream's records."""
         record = {k: v for k, v in table.items() if k != "columns"}
-        record.update(
-            connection_id=connection_id, schema_name=schema_name, table_name=table_name
-        )
+        record.update(connection_id=connection_id, schema_name=schema_name, table_name=table_name)
         return [record]
 
 

@@ -12,6 +12,7 @@ from singer_sdk import typing as th
 
 from tap_fivetran import streams
 from tap_fivetran.client import retry_after_seconds
+from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
@@ -69,8 +70,16 @@ class TapFivetran(ControlPlaneTap):
         return errors + ([url_error] if url_error else [])
 
     def discover_streams(self) -> list:
-        """Every stream of the contract."""
-        return [stream_type(tap=self) for stream_type in streams.STREAM_TYPES]
+        """Every stream of the contract, then the run manifest."""
+        return self.with_manifest([stream_type(tap=self) for stream_type in streams.STREAM_TYPES])
+
+    def tenant_ids(self) -> list[str]:
+        """The account the key pair belongs to."""
+        return [str(self.account_info().get("account_id") or "")]
+
+    def data_shaping_settings(self) -> dict[str, Any]:
+        """Plus the API host."""
+        return {**super().data_shaping_settings(), "api_url": self.config.get("api_url")}
 
     @cached_property
     def client(self) -> ApiHttpClient:
@@ -92,8 +101,8 @@ class TapFivetran(ControlPlaneTap):
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        """Optional global cap; Fivetran's own limit is 20,000 requests per hour."""
-        return RateLimiter(self.config.get("max_requests_per_second"))
+        """Fivetran's documented limits (20,000 requests an hour) and the optional cap."""
+        return RateLimiter.for_api(FIVETRAN_ENDPOINTS, self.config.get("max_requests_per_second"))
 
     _account_lock = threading.Lock()
 
@@ -119,6 +128,8 @@ class TapFivetran(ControlPlaneTap):
                     status=response.status_code,
                 )
             self._account = data
+            self.client.tenant = str(data.get("account_id") or "")
+            self.stats.assign_request("accounts", self.client.tenant)
             return data
 
     def check_credentials(self) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from taps_common.errors import ApiResponseError, ChildNotFoundError, NotEntitledError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.resources import schema_root
@@ -53,6 +54,7 @@ class SegmentStream(ApiStream):
     """A Segment endpoint: ``{"data": {"<key>": [...], "pagination": {"next": ...}}}``."""
 
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS)
+    endpoints = SEGMENT_ENDPOINTS
     child_context_fields: ClassVar[dict[str, str]] = {}
     object_key: ClassVar[str | None] = None  # single-object endpoints: key under data
     child_state_keys: ClassVar[tuple[str, ...]] = ("workspaceId",)  # one bookmark per workspace
@@ -63,6 +65,14 @@ class SegmentStream(ApiStream):
         if self.parent_stream_type is not None:
             return None
         return [{"workspaceId": ws} for ws in self.cp_tap.workspace_ids()]  # type: ignore[attr-defined]
+
+    def tenant(self, context: Mapping[str, Any] | None) -> str:
+        """The workspace: entitlement and failures belong to one workspace."""
+        return str((context or {}).get("workspaceId") or "")
+
+    def tenant_label(self, tenant: str) -> str:
+        """`` for workspace X``."""
+        return f" for workspace {tenant}" if tenant else ""
 
     def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
         """The client of the workspace this context belongs to."""

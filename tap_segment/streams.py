@@ -55,34 +55,26 @@ class SourcesStream(SegmentStream):
     name = "sources"
     path = "/sources"
     records_key = "sources"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     secret_values = ("writeKeys",)
     secret_trees = ("settings",)
     child_context_fields: ClassVar[dict[str, str]] = {"sourceId": "id"}
 
 
 class SourceSettingsStream(SegmentStream):
-    """``data`` holds ``sourceId`` and ``settings``: the record is the settings object."""
+    """The API's ``data`` as it is: ``{sourceId, settings}``, ``settings`` one object."""
 
     name = "source_settings"
     path = "/sources/{sourceId}/settings"
-    primary_keys = ("sourceId",)
+    primary_keys = ("workspaceId", "sourceId")
     parent_stream_type = SourcesStream
-
-    def extract_object(self, body: Any, path: str, status: int) -> dict:
-        """Flatten ``data.settings`` next to ``data.sourceId``."""
-        data = self._data(body, path, status)
-        settings = data.get("settings")
-        record = dict(settings) if isinstance(settings, dict) else {}
-        record.update({k: v for k, v in data.items() if k != "settings"})
-        return record
 
 
 class SourceConnectedWarehousesStream(SegmentStream):
     name = "source_connected_warehouses"
     path = "/sources/{sourceId}/connected-warehouses"
     records_key = "warehouses"
-    primary_keys = ("sourceId", "id")
+    primary_keys = ("workspaceId", "sourceId", "id")
     parent_stream_type = SourcesStream
     secret_trees = ("settings",)
 
@@ -91,7 +83,7 @@ class DestinationsStream(SegmentStream):
     name = "destinations"
     path = "/destinations"
     records_key = "destinations"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     secret_trees = ("settings",)
     child_context_fields: ClassVar[dict[str, str]] = {"destinationId": "id"}
 
@@ -100,7 +92,7 @@ class DestinationFiltersStream(SegmentStream):
     name = "destination_filters"
     path = "/destination/{destinationId}/filters"
     records_key = "filters"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     parent_stream_type = DestinationsStream
 
 
@@ -108,7 +100,7 @@ class DestinationSubscriptionsStream(SegmentStream):
     name = "destination_subscriptions"
     path = "/destinations/{destinationId}/subscriptions"
     records_key = "subscriptions"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     parent_stream_type = DestinationsStream
     secret_trees = ("settings",)
 
@@ -117,7 +109,7 @@ class WarehousesStream(SegmentStream):
     name = "warehouses"
     path = "/warehouses"
     records_key = "warehouses"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     secret_trees = ("settings",)
     child_context_fields: ClassVar[dict[str, str]] = {"warehouseId": "id"}
 
@@ -125,19 +117,17 @@ class WarehousesStream(SegmentStream):
 class WarehouseConnectionStatesStream(SegmentStream):
     name = "warehouse_connection_states"
     path = "/warehouses/{warehouseId}/connection-state"
-    primary_keys = ("warehouseId",)
+    primary_keys = ("workspaceId", "warehouseId")
     parent_stream_type = WarehousesStream
-    rate_limit_per_minute = 200
 
 
 class WarehouseSyncsStream(SegmentStream):
     name = "warehouse_syncs"
     path = "/warehouses/{warehouseId}/syncs"
     records_key = "reports"
-    primary_keys = ("warehouseId", "sourceId", "start")
+    primary_keys = ("workspaceId", "warehouseId", "sourceId", "start")
     parent_stream_type = WarehousesStream
     selected_by_default = False
-    rate_limit_per_minute = 2
 
 
 # ----- Protocols ------------------------------------------------------------------------------
@@ -145,7 +135,7 @@ class TrackingPlansStream(SegmentStream):
     name = "tracking_plans"
     path = "/tracking-plans"
     records_key = "trackingPlans"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     child_context_fields: ClassVar[dict[str, str]] = {"trackingPlanId": "id"}
 
 
@@ -153,16 +143,15 @@ class TrackingPlanRulesStream(SegmentStream):
     name = "tracking_plan_rules"
     path = "/tracking-plans/{trackingPlanId}/rules"
     records_key = "rules"
-    primary_keys = ("trackingPlanId", "type", "key", "version")
+    primary_keys = ("workspaceId", "trackingPlanId", "type", "key", "version")
     parent_stream_type = TrackingPlansStream
-    rate_limit_per_minute = 200
 
 
 class TrackingPlanSourcesStream(SegmentStream):
     name = "tracking_plan_sources"
     path = "/tracking-plans/{trackingPlanId}/sources"
     records_key = "sources"
-    primary_keys = ("trackingPlanId", "id")
+    primary_keys = ("workspaceId", "trackingPlanId", "id")
     parent_stream_type = TrackingPlansStream
     secret_values = ("writeKeys",)
     secret_trees = ("settings",)
@@ -172,7 +161,7 @@ class TransformationsStream(SegmentStream):
     name = "transformations"
     path = "/transformations"
     records_key = "transformations"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
 
 
 class FunctionsStream(SegmentStream):
@@ -181,7 +170,7 @@ class FunctionsStream(SegmentStream):
     name = "functions"
     path = "/functions"
     records_key = "functions"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Every resource type the API knows."""
@@ -201,14 +190,14 @@ class UsersStream(SegmentStream):
     name = "users"
     path = "/users"
     records_key = "users"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
 
 
 class UserGroupsStream(SegmentStream):
     name = "user_groups"
     path = "/groups"
     records_key = "userGroups"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     child_context_fields: ClassVar[dict[str, str]] = {"userGroupId": "id"}
 
 
@@ -216,7 +205,7 @@ class UserGroupMembersStream(SegmentStream):
     name = "user_group_members"
     path = "/groups/{userGroupId}/users"
     records_key = "users"
-    primary_keys = ("userGroupId", "id")
+    primary_keys = ("workspaceId", "userGroupId", "id")
     parent_stream_type = UserGroupsStream
 
 
@@ -236,7 +225,7 @@ class UserGroupInvitesStream(_EmailList):
     name = "user_group_invites"
     path = "/groups/{userGroupId}/invites"
     records_key = "emails"
-    primary_keys = ("userGroupId", "email")
+    primary_keys = ("workspaceId", "userGroupId", "email")
     parent_stream_type = UserGroupsStream
 
 
@@ -244,14 +233,14 @@ class RolesStream(SegmentStream):
     name = "roles"
     path = "/roles"
     records_key = "roles"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
 
 
 class InvitesStream(_EmailList):
     name = "invites"
     path = "/invites"
     records_key = "invites"
-    primary_keys = ("email",)
+    primary_keys = ("workspaceId", "email")
 
 
 class LabelsStream(SegmentStream):
@@ -259,7 +248,7 @@ class LabelsStream(SegmentStream):
     path = "/labels"
     records_key = "labels"
     paginated = False
-    primary_keys = ("key", "value")
+    primary_keys = ("workspaceId", "key", "value")
 
 
 # ----- audit trail (incremental) --------------------------------------------------------------
@@ -270,7 +259,7 @@ class AuditEventsStream(SegmentStream):
     name = "audit_events"
     path = "/audit-events"
     records_key = "events"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     replication_key = "timestamp"
     is_sorted = True
     check_sorted = False  # the lookback re-reads events older than the bookmark on purpose
@@ -344,7 +333,7 @@ class RegulationsStream(SegmentStream):
     name = "regulations"
     path = "/regulations"
     records_key = "regulations"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
 
 
 class SuppressionsStream(SegmentStream):
@@ -353,7 +342,7 @@ class SuppressionsStream(SegmentStream):
     name = "suppressions"
     path = "/suppressions"
     records_key = "suppressed"
-    primary_keys = ("subjectType", "subjectId")
+    primary_keys = ("workspaceId", "subjectType", "subjectId")
 
     def make_records(
         self, item: Any, context: Mapping[str, Any] | None, plan: Mapping[str, Any]
@@ -368,7 +357,7 @@ class CredentialsStream(SegmentStream):
     name = "credentials"
     path = "/credentials"
     records_key = "credentials"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     secret_trees = ("settings",)
 
 
@@ -376,7 +365,7 @@ class CredentialsStream(SegmentStream):
 class _UsageStream(SegmentStream):
     """Daily usage, requested one month (``period``) at a time from start_date to now."""
 
-    primary_keys: ClassVar[tuple[str, ...]] = ("timestamp",)
+    primary_keys: ClassVar[tuple[str, ...]] = ("workspaceId", "timestamp")
     replication_key = "timestamp"
     is_sorted = True
     check_sorted = False  # the current month is re-read: values are cumulative in a month
@@ -415,7 +404,7 @@ class UsageApiCallsSourcesDailyStream(_UsageStream):
     name = "usage_api_calls_sources_daily"
     path = "/usage/api-calls/sources/daily"
     records_key = "dailyPerSourceAPICallsUsage"
-    primary_keys = ("sourceId", "timestamp")
+    primary_keys = ("workspaceId", "sourceId", "timestamp")
 
 
 class UsageMtuDailyStream(_UsageStream):
@@ -428,7 +417,7 @@ class UsageMtuSourcesDailyStream(_UsageStream):
     name = "usage_mtu_sources_daily"
     path = "/usage/mtu/sources/daily"
     records_key = "dailyPerSourceMTUUsage"
-    primary_keys = ("sourceId", "timestamp")
+    primary_keys = ("workspaceId", "sourceId", "timestamp")
 
 
 # ----- Engage spaces, reverse ETL -------------------------------------------------------------
@@ -436,7 +425,7 @@ class SpacesStream(SegmentStream):
     name = "spaces"
     path = "/spaces"
     records_key = "spaces"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     child_context_fields: ClassVar[dict[str, str]] = {"spaceId": "id"}
 
 
@@ -444,25 +433,23 @@ class AudiencesStream(SegmentStream):
     name = "audiences"
     path = "/spaces/{spaceId}/audiences"
     records_key = "audiences"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     parent_stream_type = SpacesStream
-    rate_limit_per_minute = 60
 
 
 class ComputedTraitsStream(SegmentStream):
     name = "computed_traits"
     path = "/spaces/{spaceId}/computed-traits"
     records_key = "computedTraits"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     parent_stream_type = SpacesStream
-    rate_limit_per_minute = 25
 
 
 class ReverseEtlModelsStream(SegmentStream):
     name = "reverse_etl_models"
     path = "/reverse-etl-models"
     records_key = "models"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
 
 
 # ----- catalogs and event volume (not selected by default) ------------------------------------
@@ -470,7 +457,7 @@ class CatalogSourcesStream(SegmentStream):
     name = "catalog_sources"
     path = "/catalog/sources"
     records_key = "sourcesCatalog"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     selected_by_default = False
 
 
@@ -478,7 +465,7 @@ class CatalogDestinationsStream(SegmentStream):
     name = "catalog_destinations"
     path = "/catalog/destinations"
     records_key = "destinationsCatalog"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     selected_by_default = False
 
 
@@ -486,7 +473,7 @@ class CatalogWarehousesStream(SegmentStream):
     name = "catalog_warehouses"
     path = "/catalog/warehouses"
     records_key = "warehousesCatalog"
-    primary_keys = ("id",)
+    primary_keys = ("workspaceId", "id")
     selected_by_default = False
 
 
@@ -499,13 +486,12 @@ class EventsVolumeStream(SegmentStream):
     name = "events_volume"
     path = "/events/volume"
     records_key = "result"
-    primary_keys = ("timestamp", "eventName", "eventType", "sourceId")
+    primary_keys = ("workspaceId", "timestamp", "eventName", "eventType", "sourceId")
     replication_key = "timestamp"
     is_sorted = True
     check_sorted = False
     buffer_per_plan = True
     selected_by_default = False
-    rate_limit_per_minute = 60
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """DAY granularity windows from the bookmark day (or start_date) to now."""

@@ -12,6 +12,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from tap_segment import streams
 from tap_segment.client import segment_retry_wait
+from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
@@ -147,6 +148,7 @@ class TapSegment(ControlPlaneTap):
     _resolve_lock = threading.Lock()
 
     def _client(self, conn: WorkspaceConnection) -> ApiHttpClient:
+        prefix = "" if conn.label == "token" else f"{conn.label}."
         return ApiHttpClient(
             base_url=conn.base_url,
             auth=BearerTokenAuthenticator(token=conn.token),
@@ -159,17 +161,15 @@ class TapSegment(ControlPlaneTap):
             pool_size=int(self.config.get("max_concurrency", 8)),
             retry_wait_hint=segment_retry_wait,
             secrets=tuple(c.token for c in self.connections()),
+            url_settings=f"'{prefix}region' or '{prefix}api_url'",
         )
 
     def _limiter_for(self, base_url: str) -> RateLimiter:
         limiters = self.__dict__.setdefault("_limiters", {})
         if base_url not in limiters:
-            limiter = RateLimiter(self.config.get("max_requests_per_second"))
-            for stream in self.streams.values():
-                per_minute = getattr(stream, "rate_limit_per_minute", None)
-                if per_minute:
-                    limiter.endpoint_limit(stream.name, per_minute)
-            limiters[base_url] = limiter
+            limiters[base_url] = RateLimiter.for_api(
+                SEGMENT_ENDPOINTS, self.config.get("max_requests_per_second")
+            )
         return limiters[base_url]
 
     def _resolve(self) -> dict[str, tuple[ApiHttpClient, dict]]:
@@ -182,6 +182,8 @@ class TapSegment(ControlPlaneTap):
             for conn in self.connections():
                 client = self._client(conn)
                 workspace = self._get_workspace(client, conn)
+                client.tenant = str(workspace["id"])
+                self.stats.assign_request("workspaces", client.tenant)
                 resolved[str(workspace["id"])] = (client, workspace)
             self._resolved = resolved
             return resolved
@@ -241,5 +243,17 @@ class TapSegment(ControlPlaneTap):
         return "workspaces " + ", ".join(names)
 
     def discover_streams(self) -> list:
-        """Every stream of the contract."""
-        return [stream_type(tap=self) for stream_type in streams.STREAM_TYPES]
+        """Every stream of the contract, then the run manifest."""
+        return self.with_manifest([stream_type(tap=self) for stream_type in streams.STREAM_TYPES])
+
+    def tenant_ids(self) -> list[str]:
+        """The configured workspaces."""
+        return self.workspace_ids()
+
+    def data_shaping_settings(self) -> dict[str, Any]:
+        """Plus where each workspace lives and the audit window settings."""
+        return {
+            **super().data_shaping_settings(),
+            "api_urls": [c.base_url for c in self.connections()],
+            "audit_lookback_minutes": self.config.get("audit_lookback_minutes", 5),
+        }

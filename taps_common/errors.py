@@ -23,6 +23,10 @@ class CredentialsRejectedError(ApiResponseError):
     """The API rejected the credentials (401 on the first call)."""
 
 
+class HostUnreachableError(ApiResponseError):
+    """The API host cannot be resolved or refuses connections: the run stops at once."""
+
+
 class RetriesExhaustedError(ApiResponseError):
     """A request kept failing with retriable errors past the configured bounds."""
 
@@ -45,3 +49,11 @@ class ChildNotFoundError(Exception):
         self.status = status
         self.code = code
         super().__init__(f"{path} answered HTTP {status} {code}".rstrip())
+
+
+class StreamEndedError(Exception):
+    """Raised inside a walk when its stream has already ended for this tenant: stop quietly."""
+
+
+# These end the whole run (nothing else can succeed); every other error ends one stream.
+FATAL_ERRORS = (CredentialsRejectedError, HostUnreachableError)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
+import socket
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +19,9 @@ import msgspec
 import requests
 from requests.adapters import HTTPAdapter
 
-from taps_common.errors import ApiResponseError, RetriesExhaustedError
+from taps_common.errors import ApiResponseError, HostUnreachableError, RetriesExhaustedError
 from taps_common.limiter import RateLimiter
+from taps_common.run_stats import RunStats
 
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSPORT_ERRORS = (
@@ -56,33 +56,6 @@ class RetryPolicy:
     backoff_cap_seconds: float = 60.0
 
 
-class RunStats:
-    """Counters for progress logs and the end-of-run summary (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
-        self.retries: Counter[str] = Counter()
-        self.records: Counter[str] = Counter()
-        self.skipped: dict[str, str] = {}
-        self.warnings: Counter[str] = Counter()
-
-    def add(self, counter: str, key: str, n: int = 1) -> None:
-        """Increment ``counter[key]`` by ``n``."""
-        with self._lock:
-            getattr(self, counter)[key] += n
-
-    def count_record(self, stream: str) -> None:
-        """One record emitted: called for every record, from the SDK's (single) main thread
-        only, so it takes no lock."""
-        self.records[stream] += 1
-
-    def skip(self, stream: str, reason: str) -> None:
-        """Remember why a stream ended without records."""
-        with self._lock:
-            self.skipped.setdefault(stream, reason)
-
-
 class ApiHttpClient:
     """HTTP GET with auth, rate limiting and bounded retries for one API connection."""
 
@@ -100,6 +73,7 @@ class ApiHttpClient:
         pool_size: int,
         retry_wait_hint: Callable[[requests.Response], float | None],
         secrets: tuple[str, ...] = (),
+        url_settings: str = "'api_url'",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -109,6 +83,9 @@ class ApiHttpClient:
         self.logger = logger
         self.retry_wait_hint = retry_wait_hint
         self._secrets = tuple(s for s in secrets if s)
+        self.url_settings = url_settings  # what to fix when the host cannot be reached
+        self.tenant = ""  # the workspace or account this client reads, once known
+        self._answered = False  # the host has answered at least once
         self.session = requests.Session()
         self.session.auth = auth
         self.session.headers["User-Agent"] = user_agent
@@ -142,7 +119,7 @@ class ApiHttpClient:
         while True:
             attempt += 1
             self.limiter.acquire(limiter_key)
-            self.stats.add("requests", stream or path)
+            self.stats.count_request(stream or path, self.tenant)
             problem: str
             wait: float | None = None
             try:
@@ -155,7 +132,15 @@ class ApiHttpClient:
                 )
             except TRANSPORT_ERRORS as exc:
                 problem = f"{type(exc).__name__}"
+                if not self._answered and (why := _unreachable(exc)):
+                    # A host that never answered and cannot be resolved or refuses connections
+                    # will not answer on the next try either: say so at once.
+                    raise HostUnreachableError(
+                        f"Cannot reach {requests.utils.urlparse(url).hostname}: {why}. Check "
+                        f"setting {self.url_settings} and this machine's network"
+                    ) from None
             else:
+                self._answered = True
                 if response.status_code < 300:
                     return self._parse(response, path), response
                 if response.status_code not in RETRIABLE_STATUSES:
@@ -240,3 +225,27 @@ def _json_or_none(response: requests.Response) -> Any:
 
 def _status_of(problem: str) -> int | None:
     return int(problem.split()[1]) if problem.startswith("HTTP ") else None
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """Why a connection error means the host is not there (name unknown, nothing listening)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(current, ConnectionRefusedError):
+            return "the connection was refused"
+        text = str(current)
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return "the host name does not resolve"
+        if "Connection refused" in text:
+            return "the connection was refused"
+        nested = current.args[0] if current.args else None
+        current = (
+            nested
+            if isinstance(nested, BaseException)
+            else current.__cause__ or current.__context__
+        )
+    return None

@@ -15,9 +15,30 @@ REDACTED = "**REDACTED**"
 # (snake_case, camelCase, kebab-case and dotted names are split into words).
 SECRET_WORDS = frozenset(
     {
-        "password", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token",
-        "tokens", "key", "keys", "apikey", "writekey", "credential", "credentials", "private",
-        "privatekey", "cookie", "session", "signature", "sas", "salt", "otp", "pin",
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "pass",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "apikey",
+        "writekey",
+        "credential",
+        "credentials",
+        "private",
+        "privatekey",
+        "cookie",
+        "session",
+        "signature",
+        "sas",
+        "salt",
+        "otp",
+        "pin",
     }
 )
 SECRET_PHRASES = ("connection_string", "connectionstring", "client_secret", "auth_header")

@@ -77,6 +77,14 @@ def common_properties() -> list[th.Property]:
             "config objects) with '**REDACTED**' before records leave the tap.",
         ),
         th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=False,
+            description="Send ACTIVATE_VERSION after each full-table stream that completed for "
+            "every workspace/account, so targets that support it (target-postgres) mark rows "
+            "gone from the API as deleted. A failed or gated stream never sends it.",
+        ),
+        th.Property(
             "progress_interval_seconds",
             th.NumberType(minimum=1),
             default=30,
@@ -138,8 +146,10 @@ def common_errors(config: Mapping[str, Any]) -> list[str]:
     except ValueError as exc:
         errors.append(str(exc))
     page_size = config.get("page_size", PAGE_SIZE_MAX)
-    if not isinstance(page_size, int) or isinstance(page_size, bool) or not (
-        1 <= page_size <= PAGE_SIZE_MAX
+    if (
+        not isinstance(page_size, int)
+        or isinstance(page_size, bool)
+        or not (1 <= page_size <= PAGE_SIZE_MAX)
     ):
         errors.append(f"setting 'page_size' must be a whole number from 1 to {PAGE_SIZE_MAX}")
     conc = config.get("max_concurrency", 8)

@@ -3,6 +3,11 @@
 A stream is a declaration (name, path, list key, keys, parent, secret fields); this class does the
 walking: pages with a cursor guard, one request plan per context, the entitlement rules, child
 404 skips, detail merges and child prefetch through the fan-out pool, and redaction.
+
+Failure isolation: whatever ends a stream (a gated endpoint, retries exhausted, a 4xx the
+contract does not name, a broken body) ends it for one tenant (workspace or account) only, with
+the streams below it, and is recorded in the run's stats; the SDK then goes on with the next
+context and the next stream. Only rejected credentials and an unreachable host end the run.
 """
 
 from __future__ import annotations
@@ -14,14 +19,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
-from taps_common.errors import ApiResponseError, ChildNotFoundError, NotEntitledError
+from taps_common.errors import (
+    FATAL_ERRORS,
+    ApiResponseError,
+    ChildNotFoundError,
+    NotEntitledError,
+    StreamEndedError,
+)
 from taps_common.fanout import context_key, unwrap
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.redaction import redact_tree, redact_value
+from taps_common.run_stats import FAILED, SKIPPED
 from taps_common.settings import PAGE_SIZE_MAX
 
 if TYPE_CHECKING:
+    from taps_common.endpoint_limits import EndpointLimit, EndpointTable
     from taps_common.tap_base import ControlPlaneTap
 
 MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
@@ -48,7 +62,7 @@ class ApiStream(Stream):
     detail_path: ClassVar[str | None] = None  # per-item GET merged into the list item
     secret_values: ClassVar[tuple[str, ...]] = ()  # fields whose whole value is a secret
     secret_trees: ClassVar[tuple[str, ...]] = ()  # free-form objects: redact secret-named keys
-    rate_limit_per_minute: ClassVar[float | None] = None  # the endpoint's own documented limit
+    endpoints: ClassVar[EndpointTable]  # the API's endpoint limits (page sizes, rate limits)
     accept: ClassVar[str] = "application/json"
     # Where fields the schema does not declare go (a free-form object column), so targets that
     # only create declared columns keep them too; None keeps them at the top level.
@@ -69,8 +83,8 @@ class ApiStream(Stream):
     def __init__(self, tap: ControlPlaneTap) -> None:
         super().__init__(tap=tap)
         self.cp_tap = tap
-        self._not_entitled: str | None = None
         self._prefetched: dict[tuple, Any] = {}
+        self._pending_version: int | None = None
         self._warn_lock = threading.Lock()
         self._child_skips = 0
         self._current_parent_record: dict | None = None
@@ -96,6 +110,14 @@ class ApiStream(Stream):
     def classify_error(self, err: HttpStatusError, *, is_child: bool) -> Exception:
         """Map a non-retriable status to NotEntitled / ChildNotFound / ApiResponseError."""
         raise NotImplementedError
+
+    def tenant(self, context: Mapping[str, Any] | None) -> str:
+        """The workspace or account a context reads: entitlement and failures are per tenant."""
+        raise NotImplementedError
+
+    def tenant_label(self, tenant: str) -> str:
+        """How messages name a tenant (" for workspace X"; "" where there is only one)."""
+        return ""
 
     # ----- hooks streams may override ------------------------------------------------------
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
@@ -142,8 +164,14 @@ class ApiStream(Stream):
         nothing and only holds more memory (read-ahead keeps a few pages)."""
         size = int(self.config.get("page_size", PAGE_SIZE_MAX))
         if self.detail_path or self.child_streams:
-            return min(size, FANOUT_BATCH)
-        return size
+            size = min(size, FANOUT_BATCH)
+        endpoint = self.endpoint
+        return endpoint.page_size(size) if endpoint else size
+
+    @property
+    def endpoint(self) -> EndpointLimit | None:
+        """This stream's row of the endpoint-limits table (None for derived streams)."""
+        return self.endpoints.template(self.path) if self.path else None
 
     # ----- request machinery ---------------------------------------------------------------
     def url_path(self, context: Mapping[str, Any] | None, template: str | None = None) -> str:
@@ -160,13 +188,14 @@ class ApiStream(Stream):
     ) -> tuple[Any, int]:
         """One GET through the shared client, errors mapped by the API's rules."""
         client = self.client_for(context)
+        limit = self.endpoints.match(path)
         try:
             body, response = client.get_json(
                 path,
                 params,
                 accept=self.accept,
                 stream=self.name,
-                limiter_key=self.name if self.rate_limit_per_minute else None,
+                limiter_key=limit.path if limit and limit.per_minute else None,
             )
         except HttpStatusError as err:
             raise self.classify_error(err, is_child=self.is_child) from None
@@ -250,11 +279,32 @@ class ApiStream(Stream):
     def _walk_plan(
         self, path: str, plan: Mapping[str, Any], context: Mapping[str, Any] | None
     ) -> Iterator[list[dict] | PlanSplit]:
-        """Every page of one plan, following the cursor, refusing a repeated cursor."""
+        """Every page of one plan, following the cursor, refusing a repeated cursor.
+
+        Runs on the SDK's thread or a fan-out worker; whatever ends the stream is recorded at
+        once, so the other workers send no new request for this stream and tenant.
+        """
+        tenant = self.tenant(context)
+        try:
+            yield from self._pages_of_plan(path, plan, context, tenant)
+        except NotEntitledError as exc:
+            self.end_for(tenant, SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
+            raise
+        except FATAL_ERRORS:
+            raise
+        except ApiResponseError as exc:
+            self.end_for(tenant, FAILED, str(exc))
+            raise
+
+    def _pages_of_plan(
+        self, path: str, plan: Mapping[str, Any], context: Mapping[str, Any] | None, tenant: str
+    ) -> Iterator[list[dict] | PlanSplit]:
         buffered: list[dict] = []
         cursor: str | None = None
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
+            if self.cp_tap.stats.ending(self.name, tenant):
+                raise StreamEndedError(self.name)
             params = dict(plan)
             if self.paginated and self.records_key:
                 params.update(self.page_params(cursor))
@@ -308,35 +358,49 @@ class ApiStream(Stream):
 
     # ----- SDK entry point -----------------------------------------------------------------
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
-        """Yield records, honouring gating and child skips, prefetching children per page."""
-        if self._not_entitled:
+        """Yield records; what ends the stream ends it for this tenant only (see module doc)."""
+        tenant = self.tenant(context)
+        if self.cp_tap.stats.ending(self.name, tenant):
+            self._prefetched.pop(context_key(context), None)
             return
-        key = context_key(context)
         try:
-            if key in self._prefetched:
-                pages: Iterable[list[dict]] = [unwrap(self._prefetched.pop(key))]
-            elif self.parent_stream_type is None:
-                plans = list(self.request_plans(context))
-                # Windowed streams queue a whole chunk of windows, so the next chunk is fetched
-                # while this one is written; others keep two pages.
-                pages = read_ahead(
-                    lambda ctx, todo: self.walk(ctx, todo, parallel_plans=True),
-                    plans,
-                    context,
-                    depth=PARALLEL_PLANS if self.buffer_per_plan else 2,
-                )
-            else:
-                pages = self.walk(context)
-            for page in pages:
-                # Children of a bounded number of parents are held at once, whatever the page
-                # size, so memory does not grow with the account.
-                batch = self._parents_per_prefetch()
-                for start in range(0, len(page), batch):
-                    yield from self.prepare_page(page[start : start + batch], context)
+            yield from self._records(context)
+        except StreamEndedError:
+            return
         except NotEntitledError as exc:
-            self.mark_not_entitled(exc)
+            self.end_for(tenant, SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
         except ChildNotFoundError as exc:
             self.note_child_skip(exc)
+        except FATAL_ERRORS:
+            raise
+        except ApiResponseError as exc:
+            self.end_for(tenant, FAILED, str(exc))
+        except Exception as exc:  # a bug or a shape no check foresaw: still only this stream
+            message = self.client_for(context).scrub(str(exc))[:300]
+            self.end_for(tenant, FAILED, f"{type(exc).__name__}: {message}")
+
+    def _records(self, context: Mapping[str, Any] | None) -> Iterator[dict]:
+        key = context_key(context)
+        if key in self._prefetched:
+            pages: Iterable[list[dict]] = [unwrap(self._prefetched.pop(key))]
+        elif self.parent_stream_type is None:
+            plans = list(self.request_plans(context))
+            # Windowed streams queue a whole chunk of windows, so the next chunk is fetched
+            # while this one is written; others keep two pages.
+            pages = read_ahead(
+                lambda ctx, todo: self.walk(ctx, todo, parallel_plans=True),
+                plans,
+                context,
+                depth=PARALLEL_PLANS if self.buffer_per_plan else 2,
+            )
+        else:
+            pages = self.walk(context)
+        for page in pages:
+            # Children of a bounded number of parents are held at once, whatever the page
+            # size, so memory does not grow with the account.
+            batch = self._parents_per_prefetch()
+            for start in range(0, len(page), batch):
+                yield from self.prepare_page(page[start : start + batch], context)
 
     def generate_child_contexts(
         self, record: dict, context: Mapping[str, Any] | None
@@ -394,7 +458,7 @@ class ApiStream(Stream):
             if isinstance(c, ApiStream)
             and c.requests_per_context
             and (c.selected or c.has_selected_descendents)
-            and not c._not_entitled
+            and not self.cp_tap.stats.ending(c.name, self.tenant(context))
         ]
         if not children or self.cp_tap.fanout.max_concurrency <= 1:
             return
@@ -427,23 +491,64 @@ class ApiStream(Stream):
             return self._starts.pop(key)
         return self.get_starting_timestamp(dict(context) if context else None)
 
-    # ----- entitlement and skip reporting --------------------------------------------------
-    def mark_not_entitled(self, exc: NotEntitledError) -> None:
-        """End this stream (all contexts) with one warning; the run goes on."""
-        with self._warn_lock:
-            if self._not_entitled:
-                return
-            self._not_entitled = exc.reason
-        self._prefetched.clear()
-        self.cp_tap.stats.skip(self.name, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
-        self.logger.warning(
-            "Stream '%s' skipped: %s answered HTTP %s (%s). No records for this stream; "
-            "the run goes on.",
-            self.name,
-            exc.path,
-            exc.status,
-            exc.reason,
-        )
+    # ----- endings: gated (skipped) or failed, per tenant -----------------------------------
+    def end_for(self, tenant: str, status: str, reason: str) -> None:
+        """End this stream and the streams below it for one tenant, with one log line.
+
+        Thread-safe and idempotent: the first ending wins, later calls change nothing.
+        """
+        if not self.cp_tap.stats.end(self.name, tenant, status, reason):
+            return
+        where = self.tenant_label(tenant)
+        if status == SKIPPED:
+            self.logger.warning(
+                "Stream '%s' skipped%s: %s. No records for it there; the run goes on.",
+                self.name,
+                where,
+                reason,
+            )
+        else:
+            self.logger.error(
+                "Stream '%s' failed%s: %s. Records already emitted are kept; the run goes on "
+                "and will exit non-zero.",
+                self.name,
+                where,
+                reason,
+            )
+        below = [s.name for s in self.descendants()]
+        for name in below:
+            self.cp_tap.stats.end(name, tenant, status, f"its parent stream '{self.name}' {status}")
+        if below:
+            self.logger.warning(
+                "Streams below '%s' end with it%s: %s", self.name, where, ", ".join(below)
+            )
+
+    def descendants(self) -> list[Stream]:
+        """Every stream below this one (children, their children, ...)."""
+        out: list[Stream] = []
+        for child in self.child_streams:
+            out.append(child)
+            if isinstance(child, ApiStream):
+                out.extend(child.descendants())
+        return out
+
+    def completed_everywhere(self) -> bool:
+        """True when no tenant saw this stream end early (so its rows are the whole truth)."""
+        return not any(stream == self.name for stream, _ in self.cp_tap.stats.endings)
+
+    # ----- deletions: ACTIVATE_VERSION only for streams read whole ----------------------------
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        """Held back: the SDK sends it before the first record, which would mark every old row
+        deleted even when the stream then fails or is gated. ``activate_version`` sends it
+        once the stream is known to be whole."""
+        self._pending_version = full_table_version
+
+    def activate_version(self) -> None:
+        """Send the held ACTIVATE_VERSION if the stream completed for every tenant."""
+        version, self._pending_version = self._pending_version, None
+        if version is not None and self.completed_everywhere():
+            Stream._write_activate_version_message(self, version)
 
     def note_child_skip(self, exc: ChildNotFoundError) -> None:
         """A parent's object vanished between list and detail: skip it, warn (bounded)."""
@@ -476,7 +581,7 @@ class ApiStream(Stream):
     # ----- redaction -----------------------------------------------------------------------
     def post_process(self, row: dict, context: Mapping[str, Any] | None = None) -> dict | None:
         """Redact secrets before the record leaves the tap (unless redact_secrets is false)."""
-        self.cp_tap.stats.count_record(self.name)
+        self.cp_tap.stats.count_record(self.name, self.tenant(context))
         self._keep_unknown_fields(row)
         if not self.config.get("redact_secrets", True):
             return row

@@ -11,12 +11,13 @@ from typing import Any
 from jsonschema import Draft7Validator
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._packaging import get_package_version
 
 from taps_common.errors import ApiResponseError
 from taps_common.fanout import FanoutPool
-from taps_common.http_client import RetryPolicy, RunStats
+from taps_common.http_client import RetryPolicy
+from taps_common.manifest import MANIFEST_STREAM, SyncRunsStream, new_run_id, utc_now
 from taps_common.message_writer import BatchedMsgSpecWriter
+from taps_common.run_stats import RunStats
 from taps_common.settings import common_errors
 
 DIST_NAME = "control-plane-taps"
@@ -90,7 +91,46 @@ class ControlPlaneTap(Tap):
     @cached_property
     def user_agent(self) -> str:
         """``tap-x/<version>``: lets the API owner see who calls."""
-        return f"{self.name}/{get_package_version(DIST_NAME)}"
+        return f"{self.name}/{self.plugin_version}"
+
+    # ----- tenants and the run manifest ------------------------------------------------------
+    run_id: str = ""
+    run_started_at: str = ""
+
+    def tenant_ids(self) -> list[str]:
+        """Every workspace or account this run reads (after the credential check)."""
+        raise NotImplementedError
+
+    def data_shaping_settings(self) -> dict[str, Any]:
+        """The settings that decide what the data holds (no credential): fingerprinted."""
+        return {
+            "start_date": self.config.get("start_date"),
+            "redact_secrets": self.config.get("redact_secrets", True),
+            "selected_streams": self.selected_data_streams(),
+        }
+
+    def selected_data_streams(self) -> list[str]:
+        """Names of the selected API streams (the manifest itself excluded)."""
+        return [s.name for s in self.streams.values() if s.selected and s.name != MANIFEST_STREAM]
+
+    def with_manifest(self, streams: list) -> list:
+        """The API streams followed by ``sync_runs`` (last, so it sees every outcome)."""
+        return [*streams, SyncRunsStream(self)]
+
+    def load_streams(self) -> list:
+        """The SDK's order (by name), with the manifest moved last: the SDK syncs streams in
+        this order, and the manifest must see every other stream's outcome."""
+        streams = super().load_streams()
+        return [s for s in streams if s.name != MANIFEST_STREAM] + [
+            s for s in streams if s.name == MANIFEST_STREAM
+        ]
+
+    def activate_completed_streams(self) -> None:
+        """ACTIVATE_VERSION for each full-table stream that is whole (idempotent)."""
+        for stream in self.streams.values():
+            activate = getattr(stream, "activate_version", None)
+            if activate is not None:
+                activate()
 
     def check_credentials(self) -> str:
         """One request per API connection; return a one-line description of who we are."""
@@ -114,13 +154,15 @@ class ControlPlaneTap(Tap):
             target=self._report_progress, args=(stop, started), daemon=True, name="progress"
         )
         reporter.start()
+        self.run_id, self.run_started_at = new_run_id(), utc_now()
         ok = False
         try:
             self.preflight()
-            super().sync_all()
-            ok = True
+            super().sync_all()  # a failing stream ends only itself (ApiStream.get_records)
+            self.activate_completed_streams()
+            ok = not self.stats.failed
         except ApiResponseError as exc:
-            # Known failure (bad credentials, broken response, retries exhausted): one line.
+            # Rejected credentials or an unreachable host: nothing else can succeed. One line.
             self.logger.error("%s: %s", self.name, exc)
             raise SystemExit(1) from None
         finally:
@@ -129,6 +171,15 @@ class ControlPlaneTap(Tap):
             if isinstance(self.message_writer, BatchedMsgSpecWriter):
                 self.message_writer.flush()
             self._log_summary(started, ok=ok)
+        if not ok:
+            failed = sorted({stream for stream, _ in self.stats.failed})
+            self.logger.error(
+                "%s: %d stream(s) failed: %s (every other stream synced; see the summary)",
+                self.name,
+                len(failed),
+                ", ".join(failed),
+            )
+            raise SystemExit(1)
 
     def _report_progress(self, stop: threading.Event, started: float) -> None:
         interval = float(self.config.get("progress_interval_seconds", 30))
@@ -150,7 +201,7 @@ class ControlPlaneTap(Tap):
         s = self.stats
         self.logger.info(
             "summary: %s in %.1f s; %d streams with records, %d records, %d requests, "
-            "%d retries, %d skipped streams",
+            "%d retries, %d skipped streams, %d failed streams",
             "finished" if ok else "FAILED",
             time.monotonic() - started,
             sum(1 for v in s.records.values() if v),
@@ -158,6 +209,7 @@ class ControlPlaneTap(Tap):
             sum(s.requests.values()),
             sum(s.retries.values()),
             len(s.skipped),
+            len({stream for stream, _ in s.failed}),
         )
         for name in sorted(s.records):
             self.logger.info(
@@ -167,7 +219,13 @@ class ControlPlaneTap(Tap):
                 s.requests.get(name, 0),
                 s.retries.get(name, 0),
             )
-        for name, reason in sorted(s.skipped.items()):
-            self.logger.info("summary: skipped stream %s: %s", name, reason)
+        for (name, tenant), reason in s.with_status("skipped").items():
+            self.logger.info("summary: skipped stream %s%s: %s", name, _for(tenant), reason)
+        for (name, tenant), reason in s.failed.items():
+            self.logger.error("summary: FAILED stream %s%s: %s", name, _for(tenant), reason)
         for what, count in sorted(s.warnings.items()):
             self.logger.info("summary: %s: %d", what, count)
+
+
+def _for(tenant: str) -> str:
+    return f" (tenant {tenant})" if tenant else ""

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from taps_common.endpoint_limits import EndpointTable
 
 # Every secret-bearing value the sandbox serves, and every credential it accepts, contains this
 # marker, so a test can scan any output for it.
@@ -37,6 +40,12 @@ class SandboxOptions:
     # (path prefix relative to the API root, HTTP status): endpoints whose feature is off,
     # e.g. ("/functions", 403) for Segment or ("/v1/system-keys", 403) for Fivetran.
     gated: tuple[tuple[str, int], ...] = ()
+    # (credential, path prefix, status): gating for one workspace or account only, e.g.
+    # (SEGMENT_TOKEN, "/audit-events", 403); the credential is the token or the API key.
+    gated_for: tuple[tuple[str, str, int], ...] = ()
+    # Answer 429 (in the API's style) above each endpoint's documented rate limit, per
+    # credential, in a sliding minute: the endpoint-limits table's per_minute column.
+    endpoint_rate_limits: bool = True
     # (path regex relative to the API root, kind): responses that break the API's promise.
     # kinds: invalid_json, missing_list_key, repeat_cursor, html_error, error_envelope_200
     broken: tuple[tuple[str, str], ...] = ()
@@ -65,6 +74,7 @@ class ApiBase:
     """One emulated API. Subclasses implement ``handle`` and the API-specific error shapes."""
 
     name: str = ""  # "segment" or "fivetran": also the URL prefix, /segment or /fivetran
+    endpoints: EndpointTable | None = None  # the documented limits this API enforces
 
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options

@@ -23,6 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
+from taps_common.endpoint_limits import EndpointLimit
 from taps_sandbox.base import (
     FIVETRAN_API_KEY,
     FIVETRAN_API_SECRET,
@@ -357,6 +359,7 @@ class FivetranApi(ApiBase):
     """Every GET the tap-fivetran contract uses, with Fivetran's envelopes, cursors and errors."""
 
     name = "fivetran"
+    endpoints = FIVETRAN_ENDPOINTS
 
     def __init__(self, options: SandboxOptions) -> None:
         super().__init__(options)
@@ -424,7 +427,7 @@ class FivetranApi(ApiBase):
                 if self.world is not None:  # taps_sandbox.world: the world has moved on
                     fn = self.world.wrap_fivetran(self, path, fn)  # noqa: PLW2901
                 if paged:
-                    limit, skip = self._page_params(query)
+                    limit, skip = self._page_params(query, self.endpoints.match(path))
                     items = fn(*args, query=query)
                     return self._page(items, skip, limit)
                 return ApiResponse(200, {"code": "Success", "data": fn(*args, query=query)})
@@ -506,15 +509,18 @@ class FivetranApi(ApiBase):
         )
 
     @staticmethod
-    def _page_params(query: dict[str, list[str]]) -> tuple[int, int]:
-        """(limit, skip) from ``limit`` (1..1000, default 100) and ``cursor``."""
+    def _page_params(
+        query: dict[str, list[str]], endpoint: EndpointLimit | None
+    ) -> tuple[int, int]:
+        """(limit, skip) from ``limit`` (the endpoint's range, default 100) and ``cursor``."""
+        low, high = (endpoint.page_min, endpoint.page_max or 1000) if endpoint else (1, 1000)
         raw_limit = (query.get("limit") or ["100"])[-1]
         try:
             limit = int(raw_limit)
         except ValueError as exc:
-            raise ApiError(400, "InvalidInput", "limit must be an integer 1..1000") from exc
-        if not 1 <= limit <= 1000:
-            raise ApiError(400, "InvalidInput", "limit must be between 1 and 1000")
+            raise ApiError(400, "InvalidInput", f"limit must be an integer {low}..{high}") from exc
+        if not low <= limit <= high:
+            raise ApiError(400, "InvalidInput", f"limit must be between {low} and {high}")
         cursor = (query.get("cursor") or [""])[-1]
         return limit, decode_cursor(cursor) if cursor else 0
 

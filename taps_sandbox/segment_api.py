@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from taps_sandbox.base import (
     SEGMENT_TOKEN,
     SEGMENT_TOKEN_2,
@@ -275,6 +276,7 @@ class SegmentApi(ApiBase):
     """The Segment Public API, as far as the tap reads it."""
 
     name = "segment"
+    endpoints = SEGMENT_ENDPOINTS
 
     def __init__(self, options: SandboxOptions) -> None:
         super().__init__(options)
@@ -287,6 +289,7 @@ class SegmentApi(ApiBase):
             SEGMENT_TOKEN: Workspace(1, counts, self.filler, options.deleted_children),
             SEGMENT_TOKEN_2: Workspace(2, second, self.filler, options.deleted_children),
         }
+        self._local = threading.local()  # the endpoint limit of the request this thread serves
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(p + "$"), fn) for p, fn in self._route_table()
         ]
@@ -329,6 +332,10 @@ class SegmentApi(ApiBase):
             return self.error(401, "Missing or invalid token")
         path = path.rstrip("/") or "/"
         try:
+            self._local.limit = limit = self.endpoints.match(path)
+            for name in limit.required if limit else ():
+                if not query.get(name):
+                    raise ApiError(422, "ValidationFailure", f'"{name}" is required', name)
             for pattern, fn in self._routes:
                 match = pattern.match(path)
                 if match:
@@ -380,8 +387,15 @@ class SegmentApi(ApiBase):
             count = int(raw) if raw is not None else 200
         except ValueError:
             count = 0
-        if not 1 <= count <= 1000:
-            raise ApiError(422, "ValidationFailure", "count must be 1..1000", "pagination.count")
+        limit = getattr(self._local, "limit", None)
+        low, high = (limit.page_min, limit.page_max) if limit and limit.page_max else (1, 1000)
+        if not low <= count <= high:
+            raise ApiError(
+                422,
+                "ValidationFailure",
+                f'"pagination.count" must be between {low} and {high}',
+                "pagination.count",
+            )
         cursor = self._param(query, "pagination.cursor")
         offset = 0
         if cursor:
@@ -697,7 +711,11 @@ class SegmentApi(ApiBase):
         self, ws: Workspace, q: dict, space_id: str, *, key: str, kind: str, model: str
     ) -> dict:
         i = self._child_of(ws, "spaces", space_id)
-        return self._list(key, q, 2, lambda k: ws.make(kind, model, i * 10 + k, spaceId=space_id))
+        # counts["audiences_per_space"] (default 2) makes spaces that need several pages.
+        n = ws.counts.get(f"{kind}_per_space", 2)
+        return self._list(
+            key, q, n, lambda k: ws.make(kind, model, i * 100_000 + k, spaceId=space_id)
+        )
 
     def _audiences(self, ws: Workspace, q: dict, space_id: str) -> dict:
         return self._space_child(

@@ -7,6 +7,7 @@ from one authenticated GET to one response.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import random
 import re
@@ -75,9 +76,24 @@ def _load_api(name: str, options: SandboxOptions) -> ApiBase:
     return getattr(module, class_names[name])(options)
 
 
+def _credential(authorization: str) -> str:
+    """The token (Bearer) or API key (Basic) a request carries, for per-credential rules."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value).decode().split(":", 1)[0]
+        except ValueError:
+            return ""
+    return value
+
+
 def _path_matches_prefix(path: str, prefix: str) -> bool:
-    """Prefix match on whole path segments, so ``/v1/users`` does not gate ``/v1/users-x``."""
+    """Prefix match on whole path segments, so ``/v1/users`` does not gate ``/v1/users-x``;
+    a ``*`` segment matches any one segment (``/tracking-plans/*/rules``)."""
     prefix = prefix.rstrip("/") or "/"
+    if "*" in prefix:
+        parts = [re.escape(p) if p != "*" else "[^/]+" for p in prefix.split("/")]
+        return re.match("/".join(parts) + "(/|$)", path) is not None
     return path == prefix or path.startswith(prefix if prefix == "/" else prefix + "/")
 
 
@@ -167,6 +183,7 @@ class Sandbox:
         self._log: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {name: deque() for name in API_NAMES}
+        self._endpoint_windows: dict[tuple[str, str, str], deque[float]] = {}
         self._fault_counter = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -304,6 +321,13 @@ class Sandbox:
         for prefix, status in opts.gated:
             if _path_matches_prefix(path, prefix):
                 return api.error(status, "feature not enabled for this account or workspace")
+        credential = _credential(handler.headers.get("Authorization", ""))
+        for who, prefix, status in opts.gated_for:
+            if who == credential and _path_matches_prefix(path, prefix):
+                return api.error(status, "feature not enabled for this account or workspace")
+        wait_ms = self._endpoint_wait_ms(api, path, credential)
+        if wait_ms is not None:
+            return api.rate_limited(wait_ms)
         fault = self._next_fault()
         if fault is not None:
             return self._fault_response(handler, api, fault)
@@ -333,6 +357,21 @@ class Sandbox:
                 window.popleft()
             if len(window) >= limit:
                 return max(1, int((window[0] + 1.0 - now) * 1000) + 1)
+            window.append(now)
+        return None
+
+    def _endpoint_wait_ms(self, api: ApiBase, path: str, credential: str) -> int | None:
+        """Sliding one-minute window per endpoint and credential, at the documented limit."""
+        limit = api.endpoints.match(path) if api.endpoints else None
+        if not self.options.endpoint_rate_limits or limit is None or not limit.per_minute:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            window = self._endpoint_windows.setdefault((api.name, limit.path, credential), deque())
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if len(window) >= limit.per_minute:
+                return max(1, int((window[0] + 60.0 - now) * 1000) + 1)
             window.append(now)
         return None
 

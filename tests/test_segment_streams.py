@@ -120,12 +120,13 @@ def test_invites_suppressions_and_labels_become_records(full_run, sandbox):
     invites = segment_items(sandbox.segment_url, SEGMENT_TOKEN, "/invites", "invites")
     assert sorted(r["email"] for r in full_run.records["invites"]) == sorted(invites)
     suppressed = segment_items(sandbox.segment_url, SEGMENT_TOKEN, "/suppressions", "suppressed")
-    expected = {(s["subjectType"], sid) for s in suppressed for sid in s["subjectIds"]}
+    ws = sandbox.apis["segment"].workspace_id()
+    expected = {(ws, s["subjectType"], sid) for s in suppressed for sid in s["subjectIds"]}
     assert set(full_run.keys("suppressions")) == expected
     assert full_run.records["labels"]
     groups = [r["id"] for r in full_run.records["user_groups"]]
     expected = {
-        (g, email)
+        (ws, g, email)
         for g in groups
         for email in segment_items(
             sandbox.segment_url, SEGMENT_TOKEN, f"/groups/{g}/invites", "emails"
@@ -135,15 +136,21 @@ def test_invites_suppressions_and_labels_become_records(full_run, sandbox):
 
 
 def test_children_carry_parent_keys(full_run, sandbox):
+    ws = sandbox.apis["segment"].workspace_id()
     groups = [r["id"] for r in full_run.records["user_groups"]]
     expected = {
-        (g, u["id"])
+        (ws, g, u["id"])
         for g in groups
         for u in segment_items(sandbox.segment_url, SEGMENT_TOKEN, f"/groups/{g}/users", "users")
     }
     assert set(full_run.keys("user_group_members")) == expected
     sources = {r["id"] for r in full_run.records["sources"]}
     assert {r["sourceId"] for r in full_run.records["source_settings"]} == sources
+    for record in full_run.records["source_settings"]:
+        # The API's shape: {sourceId, settings} with settings one object, as served.
+        served = sandbox.apis["segment"].get(f"/sources/{record['sourceId']}/settings")["data"]
+        assert record["settings"] == served["settings"]
+        assert set(record) == {"workspaceId", "sourceId", "settings"}
     warehouses = {r["id"] for r in full_run.records["warehouses"]}
     assert {r["warehouseId"] for r in full_run.records["warehouse_connection_states"]} == warehouses
 

@@ -1,0 +1,128 @@
+"""The run manifest: stream ``sync_runs``, one record per run, written last.
+
+It is the completeness evidence a reviewer asks for: when the extract ran, which streams it
+took, and for each stream and tenant whether it is whole (``complete``), gated (``skipped``) or
+broke (``failed``), with records and requests. Models downstream take "current" from it: a row
+missing from the latest run in which its stream was complete is gone. Incremental on
+``finished_at`` so no target ever treats the manifest as a table to replace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import Stream
+from singer_sdk import typing as th
+
+from taps_common.run_stats import COMPLETE
+
+if TYPE_CHECKING:
+    from taps_common.tap_base import ControlPlaneTap
+
+MANIFEST_STREAM = "sync_runs"
+
+STREAM_OUTCOME = th.ObjectType(
+    th.Property("stream", th.StringType, required=True),
+    th.Property("tenant_id", th.StringType, required=True),
+    th.Property("status", th.StringType, required=True, description="complete, failed, skipped"),
+    th.Property("records", th.IntegerType, required=True),
+    th.Property("requests", th.IntegerType, required=True),
+    th.Property("reason", th.StringType),
+)
+
+SCHEMA = th.PropertiesList(
+    th.Property("run_id", th.StringType, required=True, description="A new UUID per run."),
+    th.Property("tap", th.StringType, required=True),
+    th.Property("tap_version", th.StringType),
+    th.Property("started_at", th.DateTimeType, required=True),
+    th.Property("finished_at", th.DateTimeType, required=True),
+    th.Property(
+        "status",
+        th.StringType,
+        required=True,
+        description="'complete' when every selected stream completed for every tenant.",
+    ),
+    th.Property("tenant_ids", th.ArrayType(th.StringType), description="Workspaces/accounts."),
+    th.Property(
+        "settings_fingerprint",
+        th.StringType,
+        description="SHA-256 of the settings that shape the data (API hosts, start_date, "
+        "selected streams, redaction); never of a credential.",
+    ),
+    th.Property("selected_streams", th.ArrayType(th.StringType)),
+    th.Property("streams", th.ArrayType(STREAM_OUTCOME)),
+).to_dict()
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC with microseconds and an offset."""
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def fingerprint(shape: Mapping[str, Any]) -> str:
+    """A stable hash of non-secret settings."""
+    text = json.dumps(shape, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SyncRunsStream(Stream):
+    """The run manifest (both taps): built from the run's stats once every other stream ran."""
+
+    name = MANIFEST_STREAM
+    primary_keys = ("run_id",)
+    replication_key = "finished_at"
+    is_sorted = True
+    schema = SCHEMA
+
+    def __init__(self, tap: ControlPlaneTap) -> None:
+        super().__init__(tap=tap)
+        self.cp_tap = tap
+
+    def post_process(self, row: dict, context: Mapping[str, Any] | None = None) -> dict | None:
+        """Counted like any record, so the summary's total is what the target receives."""
+        self.cp_tap.stats.count_record(self.name, "")
+        return row
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
+        """One record: the outcome of every selected stream for every tenant."""
+        tap = self.cp_tap
+        tap.activate_completed_streams()  # deletions are announced before the manifest
+        selected = tap.selected_data_streams()
+        tenants = tap.tenant_ids()
+        stats = tap.stats
+        outcomes = []
+        for name in selected:
+            for tenant in tenants:
+                ending = stats.ending(name, tenant)
+                outcomes.append(
+                    {
+                        "stream": name,
+                        "tenant_id": tenant,
+                        "status": ending.status if ending else COMPLETE,
+                        "records": stats.tenant_records[name, tenant],
+                        "requests": stats.tenant_requests[name, tenant],
+                        "reason": ending.reason if ending else None,
+                    }
+                )
+        yield {
+            "run_id": tap.run_id,
+            "tap": tap.name,
+            "tap_version": tap.plugin_version,
+            "started_at": tap.run_started_at,
+            "finished_at": utc_now(),
+            "status": COMPLETE if all(o["status"] == COMPLETE for o in outcomes) else "failed",
+            "tenant_ids": tenants,
+            "settings_fingerprint": fingerprint(tap.data_shaping_settings()),
+            "selected_streams": selected,
+            "streams": outcomes,
+        }
+
+
+def new_run_id() -> str:
+    """A fresh run id."""
+    return str(uuid.uuid4())
