@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test demo lint benchmark clean
+.PHONY: install test demo report lint benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ lint: install
 
 demo: install
 	$(BIN)/python scripts/demo.py
+
+# The evidence pack (output/evidence-pack/index.html) from the warehouse `make demo` filled;
+# options go in REPORT_ARGS, e.g. make report REPORT_ARGS='--since 2026-11-01'.
+report: install
+	$(BIN)/python -m evidence_pack $(REPORT_ARGS)
 
 benchmark: install
 	$(BIN)/python benchmarks/run.py
