@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from tap_fivetran.client import ACCEPT_V2, FivetranStream
-from taps_common.errors import ChildNotFoundError
+from taps_common.errors import ApiResponseError, ChildNotFoundError
 from taps_common.settings import parse_start_date
 
 SYNC_HISTORY_WINDOW = dt.timedelta(days=7)  # the API refuses longer windows
@@ -90,10 +90,41 @@ class ConnectionSchemasStream(FivetranStream):
                 raise
             self.logger.debug("No schema config yet for %s", exc.path)
 
+    def extract_object(self, body: Any, path: str, status: int) -> dict:
+        """The schema config, refused (one line, this stream and its children only) when its
+        ``schemas``/``tables``/``columns`` maps hold something other than objects."""
+        config = super().extract_object(body, path, status)
+        for where, value in _config_maps(config):
+            if not isinstance(value, dict):
+                raise ApiResponseError(
+                    f"Fivetran answered a schema config whose {where} is "
+                    f"{type(value).__name__}, not an object",
+                    path=path,
+                    status=status,
+                )
+        return config
+
     def get_child_context(self, record: dict, context: Mapping[str, Any] | None) -> dict:
         """Tables and columns read this record; keep it for their turn (one at a time)."""
         self._current_parent_record = record
         return {"connection_id": record["connection_id"]}
+
+
+def _config_maps(config: dict) -> Iterator[tuple[str, Any]]:
+    """Every value of the schema config's nested maps, with where it sits."""
+    yield "'schemas'", config.get("schemas") or {}
+    for schema_name, schema in (config.get("schemas") or {}).items():
+        yield f"'schemas.{schema_name}'", schema
+        if not isinstance(schema, dict):
+            continue
+        yield f"'schemas.{schema_name}.tables'", schema.get("tables") or {}
+        for table_name, table in (schema.get("tables") or {}).items():
+            where = f"'schemas.{schema_name}.tables.{table_name}'"
+            yield where, table
+            if isinstance(table, dict):
+                yield f"{where[:-1]}.columns'", table.get("columns") or {}
+                for column_name, column in (table.get("columns") or {}).items():
+                    yield f"{where[:-1]}.columns.{column_name}'", column
 
 
 class _FromSchemaConfig(FivetranStream):

@@ -22,14 +22,12 @@ from taps_common.tap_base import ControlPlaneTap
 DEFAULT_API_URL = "https://api.fivetran.com"
 REJECTED = (
     "Fivetran rejected the API key pair (401). Check settings api_key and api_secret "
-    "(env TAP_FIVETRAN_API_KEY, TAP_FIVETRAN_API_SECRET)"
+    "(under Meltano: TAP_FIVETRAN_API_KEY, TAP_FIVETRAN_API_SECRET)"
 )
 
 
 class TapFivetran(ControlPlaneTap):
-    """Read-only Singer tap for the Fivetran REST API: account, groups, destinations,
-    connections with config and schema config, users, teams, roles and every membership,
-    webhooks, system keys, agents, log services and more. Only ever sends GET."""
+    """Read-only Singer tap for the Fivetran REST API: access, data flows, keys; only GET."""
 
     name = "tap-fivetran"
     secret_settings = ("api_key", "api_secret")
@@ -62,7 +60,8 @@ class TapFivetran(ControlPlaneTap):
     def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
         """Credentials present, URL safe."""
         errors = [
-            f"{problem} (env TAP_FIVETRAN_{name.upper()})"
+            f"{problem}: put it in the --config file, or export TAP_FIVETRAN_{name.upper()} and "
+            "run with --config ENV (Meltano does that)"
             for name in self.secret_settings
             if (problem := missing_secret(config, name))
         ]

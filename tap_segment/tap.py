@@ -33,9 +33,7 @@ class WorkspaceConnection:
 
 
 class TapSegment(ControlPlaneTap):
-    """Read-only Singer tap for the Segment Public API: workspace, sources, destinations,
-    warehouses, tracking plans, users, groups, roles, invites, audit events, usage,
-    regulations, functions, spaces and more. Only ever sends GET."""
+    """Read-only Singer tap for the Segment Public API: access, data flows, audit; only GET."""
 
     name = "tap-segment"
     secret_settings = ("token",)
@@ -101,7 +99,8 @@ class TapSegment(ControlPlaneTap):
             errors.append(
                 "setting 'token' is "
                 + ("missing" if token is None else "empty")
-                + " (env TAP_SEGMENT_TOKEN); or list several in 'workspaces'"
+                + ": put it in the --config file, or export TAP_SEGMENT_TOKEN and run with "
+                "--config ENV (Meltano does that); or list several in 'workspaces'"
             )
         errors += self._url_errors(config, "")
         if isinstance(entries, list):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+import click
 from jsonschema import Draft7Validator
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
@@ -131,6 +132,20 @@ class ControlPlaneTap(Tap):
             activate = getattr(stream, "activate_version", None)
             if activate is not None:
                 activate()
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """``--test``: the SDK's callback, with bad settings or rejected credentials reported
+        as the one-line errors a sync prints (and exit 1) instead of a traceback."""
+        try:
+            super().cb_test(ctx, param, value)
+        except ConfigValidationError as exc:
+            for error in exc.errors or [str(exc)]:
+                cls.logger.error("%s", error)
+            ctx.exit(1)
+        except ApiResponseError as exc:
+            cls.logger.error("%s: %s", cls.name, exc)
+            ctx.exit(1)
 
     def check_credentials(self) -> str:
         """One request per API connection; return a one-line description of who we are."""

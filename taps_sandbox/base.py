@@ -47,7 +47,8 @@ class SandboxOptions:
     # credential, in a sliding minute: the endpoint-limits table's per_minute column.
     endpoint_rate_limits: bool = True
     # (path regex relative to the API root, kind): responses that break the API's promise.
-    # kinds: invalid_json, missing_list_key, repeat_cursor, html_error, error_envelope_200
+    # kinds: invalid_json, missing_list_key, repeat_cursor, html_error, error_envelope_200,
+    # scalar_in_map
     broken: tuple[tuple[str, str], ...] = ()
     world_step: int = 0  # taps_sandbox.world: 0 = the generated world, N = after N changes
     echo_request_in_errors: bool = False  # 5xx bodies echo request headers (leak test)

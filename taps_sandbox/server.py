@@ -35,6 +35,7 @@ BROKEN_KINDS = (
     "repeat_cursor",
     "html_error",
     "error_envelope_200",
+    "scalar_in_map",
 )
 HTML_PROXY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body>"
@@ -436,6 +437,14 @@ class Sandbox:
                 pagination = dict(data.get("pagination") or {})
                 pagination["next"] = cursor
                 data["pagination"] = pagination
+        elif kind == "scalar_in_map":
+            # A map of objects (Fivetran schema config's ``schemas``) whose first value is a
+            # string, as an independent mock of the spec served it.
+            key = next((k for k, v in data.items() if isinstance(v, dict) and v), None)
+            if key is not None:
+                inner = dict(data[key])
+                inner[next(iter(inner))] = "not an object"
+                data[key] = inner
         return ApiResponse(response.status, dict(body, data=data), dict(response.headers))
 
     # --- control endpoints ---------------------------------------------------------------------
