@@ -29,5 +29,7 @@ report: install
 benchmark: install
 	$(BIN)/python benchmarks/run.py
 
+# output/'s folders stay (they are part of the checkout); what runs wrote there goes.
 clean:
-	rm -rf $(VENV) .venv-meltano .meltano output
+	rm -rf $(VENV) .venv-meltano .meltano
+	find output -mindepth 1 ! -name .gitkeep ! -type d -delete
