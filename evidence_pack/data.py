@@ -184,13 +184,18 @@ class Run:
 
 @dataclass
 class TenantRun:
-    """The last complete run of one tap for one tenant, and the latest attempt if it failed."""
+    """The last complete run of one tap for one tenant, and the latest attempt if it failed.
+
+    With no complete run at all, `run` is the latest run and `complete` is False, so the page
+    can say the lists are not proven whole instead of leaving the tenant out.
+    """
 
     tap: str
     tenant_id: str
     run: Run
     streams: list[StreamResult]
     later_failed: Run | None
+    complete: bool = True
 
 
 @dataclass
@@ -321,6 +326,8 @@ def last_complete_runs(runs: list[Run]) -> list[TenantRun]:
         mine = sorted((r for r in runs if r.tap == tap and tenant in r.tenant_ids), key=_when)
         complete = [r for r in mine if r.status == "complete"]
         if not complete:
+            latest = mine[-1]
+            out.append(TenantRun(tap, tenant, latest, latest.streams_for(tenant), None, False))
             continue
         last = complete[-1]
         later = [r for r in mine if _when(r) > _when(last) and r.status != "complete"]

@@ -253,6 +253,7 @@ def manifest(ev: Evidence, folder: Path) -> str:
                 "tenant_id": tr.tenant_id,
                 "run_id": tr.run.run_id,
                 "finished_at": _iso(tr.run.finished_at),
+                "run_status": tr.run.status,
             }
             for tr in ev.tenant_runs
         ],

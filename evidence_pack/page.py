@@ -270,7 +270,13 @@ def _tenant_run(tr: TenantRun) -> str:
     records = sum(s.records for s in tr.streams)
     tid = "run-" + _slug(tr.tap, tr.tenant_id)
     warn = ""
-    if tr.later_failed is not None:
+    if not tr.complete:
+        warn = (
+            '<p class="warn" data-testid="no-complete-run">No complete run for this tenant in '
+            f"the manifest: this is the latest run, which ended {escape(run.status)}; its "
+            "lists are not proven whole.</p>"
+        )
+    elif tr.later_failed is not None:
         warn = (
             f'<p class="warn" data-testid="later-failed">A later run '
             f"(<code>{escape(tr.later_failed.run_id)}</code>, "
@@ -279,7 +285,8 @@ def _tenant_run(tr: TenantRun) -> str:
         )
     rows = [s.__dict__ for s in sorted(tr.streams, key=lambda s: s.stream)]
     return (
-        f'<div class="tenant-run" data-tap="{escape(tr.tap)}" data-tenant="{escape(tr.tenant_id)}">'
+        f'<div class="tenant-run" data-tap="{escape(tr.tap)}" '
+        f'data-tenant="{escape(tr.tenant_id)}" data-complete="{str(tr.complete).lower()}">'
         f"<h3>{escape(tr.tap)} &middot; tenant <code>{escape(tr.tenant_id)}</code></h3>{warn}"
         '<dl class="run">'
         f'<dt>Run</dt><dd data-testid="run-id">{escape(run.run_id)}</dd>'

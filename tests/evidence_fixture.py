@@ -110,6 +110,7 @@ SEG_OK = {
 }
 SEG_BROKEN = {**SEG_OK, "users@ws-alpha": ("failed", 1, 9, "500 on /users after 8 retries")}
 FIV = ["acct-main"]
+FIV_NEW = ["acct-new"]  # an account added lately whose only run failed
 FIV_OK = {
     "users": ("complete", 5, 1, None),
     "connections": ("complete", 3, 4, None),
@@ -141,6 +142,16 @@ SYNC_RUNS = {
             "complete",
             FIV,
             {**FIV_OK, "system_keys": ("complete", 4, 1, None)},
+        ),
+        # An account added lately whose only run failed: shown, marked not proven whole.
+        _run(
+            "fiv-run-new",
+            "tap-fivetran",
+            at(0, 1.5),
+            4,
+            "failed",
+            ["acct-new"],
+            {**FIV_OK, "users": ("failed", 0, 9, "401 on /users: the key was revoked")},
         ),
     ],
 }

@@ -205,13 +205,13 @@ class Expected:
     since: datetime
 
     def last_complete(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Per tap and tenant the newest complete run, else (marked) the newest run."""
         best: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in self.runs:
-            if r["status"] != "complete":
-                continue
+        for r in sorted(self.runs, key=lambda r: utc(r["finished_at"])):
             for tenant in jlist(r["tenant_ids"]):
                 key = (r["tap"], str(tenant))
-                if key not in best or utc(r["finished_at"]) > utc(best[key]["finished_at"]):
+                have = best.get(key)
+                if have is None or r["status"] == "complete" or have["status"] != "complete":
                     best[key] = r
         return best
 
@@ -396,6 +396,11 @@ def test_runs_show_the_last_complete_run_per_tap_and_tenant(page: Opened) -> Non
     for (tap, tenant), run in best.items():
         block = shown[tap, tenant]
         assert by_testid(page.drv, "run-id", block) == run["run_id"]
+        complete = run["status"] == "complete"
+        assert block.get_attribute("data-complete") == str(complete).lower()
+        assert (
+            bool(block.find_elements("css selector", '[data-testid="no-complete-run"]')) != complete
+        )
         mine = [s for s in jlist(run["streams"]) if s.get("tenant_id") in (None, "", tenant)]
         cells = {}
         for tr in block.find_elements("css selector", "tbody tr"):
