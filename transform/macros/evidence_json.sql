@@ -1,0 +1,49 @@
+{#- Nested objects and arrays land as JSON in DuckDB (target-duckdb) and as jsonb in
+    PostgreSQL (target-postgres). `->` and `->>` with a plain key work on both. -#}
+
+{% macro json_get(expr, key) -%}
+    ({{ expr }} ->> '{{ key }}')
+{%- endmacro %}
+
+{% macro json_obj(expr, key) -%}
+    ({{ expr }} -> '{{ key }}')
+{%- endmacro %}
+
+{#- JSON as text, for hashing and for before/after values. -#}
+{% macro json_text(expr) -%}
+    cast({{ expr }} as text)
+{%- endmacro %}
+
+{#- A lateral join with one row per element of a JSON array, as `alias.value` (no rows for
+    null or a non-array). -#}
+{% macro json_elements(expr, alias) -%}
+    {{ return(adapter.dispatch('json_elements')(expr, alias)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_elements(expr, alias) -%}
+    cross join lateral (
+        select unnest(json_extract({{ expr }}, '$[*]')) as value
+    ) as {{ alias }}
+{%- endmacro %}
+
+{% macro postgres__json_elements(expr, alias) -%}
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof({{ expr }}) = 'array' then {{ expr }} else '[]'::jsonb end
+    ) as {{ alias }}(value)
+{%- endmacro %}
+
+{#- Stable fingerprint of business columns: a new snapshot version when any of them changes. -#}
+{% macro row_hash(columns) -%}
+    md5(
+        {%- for c in columns %}
+        coalesce(cast({{ c }} as text), '<null>'){% if not loop.last %} || '|' ||{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- One text key from several columns. -#}
+{% macro evidence_key(columns) -%}
+    {%- for c in columns -%}
+        coalesce(cast({{ c }} as text), ''){% if not loop.last %} || '|' || {% endif %}
+    {%- endfor -%}
+{%- endmacro %}

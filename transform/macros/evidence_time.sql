@@ -1,0 +1,54 @@
+{#- Times are naive UTC timestamps on both adapters (target-duckdb and target-postgres write
+    _sdc_* and date-time fields that way). -#}
+
+{% macro ts(expr) -%}
+    cast({{ expr }} as timestamp)
+{%- endmacro %}
+
+{#- The build's own time (dbt's run_started_at, UTC): one value for every snapshot and mart of
+    one `dbt build`, so the changes of one run share one seen_at and group exactly. -#}
+{% macro evidence_build_time() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- Snapshots stamp versions with the build time instead of each statement's now(). -#}
+{% macro duckdb__snapshot_get_time() -%}
+    {{ evidence_build_time() }}
+{%- endmacro %}
+
+{% macro postgres__snapshot_get_time() -%}
+    {{ evidence_build_time() }}
+{%- endmacro %}
+
+{#- The moment access_as_of shows: var as_of, else env DBT_EVIDENCE_AS_OF, else the build time.
+    Any ISO-8601 form (Z, offset, date only) becomes naive UTC. -#}
+{% macro evidence_as_of() -%}
+    {%- set raw = var('as_of', '') or env_var('DBT_EVIDENCE_AS_OF', '') -%}
+    {%- if not raw -%}
+        {{ evidence_build_time() }}
+    {%- else -%}
+        {%- set text = (raw | string).strip().replace('Z', '+00:00') -%}
+        {%- set parsed = modules.datetime.datetime.fromisoformat(text) -%}
+        {%- if parsed.tzinfo is not none -%}
+            {%- set parsed = parsed.astimezone(modules.pytz.utc).replace(tzinfo=none) -%}
+        {%- endif -%}
+        cast('{{ parsed.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whole days from a to b (both timestamps). -#}
+{% macro days_between(a, b) -%}
+    {{ return(adapter.dispatch('days_between')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__days_between(a, b) -%}
+    (cast({{ b }} as date) - cast({{ a }} as date))
+{%- endmacro %}
+
+{% macro duckdb__days_between(a, b) -%}
+    date_diff('day', cast({{ a }} as date), cast({{ b }} as date))
+{%- endmacro %}
+
+{% macro far_future() -%}
+    cast('9999-12-31 00:00:00' as timestamp)
+{%- endmacro %}

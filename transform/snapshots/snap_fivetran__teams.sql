@@ -1,0 +1,3 @@
+{% snapshot snap_fivetran__teams %}
+select * from {{ ref('stg_fivetran__teams') }} where is_current
+{% endsnapshot %}

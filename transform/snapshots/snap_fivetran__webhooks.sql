@@ -1,0 +1,3 @@
+{% snapshot snap_fivetran__webhooks %}
+select * from {{ ref('stg_fivetran__webhooks') }} where is_current
+{% endsnapshot %}

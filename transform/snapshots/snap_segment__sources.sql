@@ -1,0 +1,3 @@
+{% snapshot snap_segment__sources %}
+select * from {{ ref('stg_segment__sources') }} where is_current
+{% endsnapshot %}

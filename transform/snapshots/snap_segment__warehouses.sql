@@ -1,0 +1,3 @@
+{% snapshot snap_segment__warehouses %}
+select * from {{ ref('stg_segment__warehouses') }} where is_current
+{% endsnapshot %}
