@@ -8,7 +8,6 @@ Layout is Graphviz's job; this module only says what the nodes and edges are. Ea
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from typing import Any
@@ -138,5 +137,5 @@ def render_svg(dot_text: str) -> str:
         first = (proc.stderr.strip().splitlines() or ["no output"])[0]
         raise ReportError(f"Graphviz could not draw the data flows: {first}")
     svg = proc.stdout[proc.stdout.index("<svg") :]
-    # Graphviz sizes the picture in pt; let the page scale it to its column instead.
-    return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="flows"', svg, count=1)
+    # Natural size, shrunk to the column when wider (CSS max-width; the viewBox keeps shape).
+    return svg.replace("<svg ", '<svg class="flows" ', 1)
