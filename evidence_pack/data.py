@@ -392,7 +392,7 @@ def load(wh: Warehouse, *, now: datetime, since: datetime | None) -> Evidence:
     config, config_cols = _read_mart(wh, "config_changes")
     creds, cred_cols = _read_mart(wh, "credentials_inventory")
     flows, _ = _read_mart(wh, "data_flows")
-    source = "--since"
+    source = "the date given with --since"
     if since is None:
         since, source = default_since(runs)
         if since is None:

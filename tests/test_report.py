@@ -655,3 +655,31 @@ def test_duckdb_file_named_like_the_schema(tmp_path: Path, fixture_duckdb: Path)
     proc = run_cli("--duckdb", str(path), "--out", str(tmp_path / "o"), "--now", fx.NOW.isoformat())
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o" / "index.html").is_file()
+
+
+def test_since_option_sets_the_comparison_date(tmp_path: Path, fixture_duckdb: Path) -> None:
+    import duckdb
+
+    since = fx.NOW - timedelta(days=3)
+    out = tmp_path / "pack"
+    proc = run_cli(
+        "--duckdb",
+        str(fixture_duckdb),
+        "--out",
+        str(out),
+        "--since",
+        since.date().isoformat(),
+        "--now",
+        fx.NOW.isoformat(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    with duckdb.connect(str(fixture_duckdb), read_only=True) as con:
+        seen = [
+            utc(r[0]) for r in con.execute("SELECT seen_at FROM evidence.access_changes").fetchall()
+        ]
+    cut = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    rows = list(csv.reader(io.StringIO((out / "tables" / "access_changes_since.csv").read_text())))
+    assert len(rows) - 1 == sum(1 for s in seen if s > cut)
+    assert json.loads((out / "manifest.json").read_text())[
+        "changes_since"
+    ] == cut.isoformat().replace("+00:00", "Z")
