@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from jsonschema import Draft7Validator
 
 from taps_common.redaction import REDACTED
 from taps_sandbox.base import SENTINEL
@@ -82,6 +83,18 @@ def test_connections_merge_detail_config_and_setup_tests(full_run, sandbox):
         assert isinstance(record.get("config"), dict) and record["config"], record["id"]
         assert set(detail) <= set(record), set(detail) - set(record)
         assert record.get("setup_tests") is not None
+
+
+def test_setup_test_details_come_in_both_shapes(full_run):
+    """The sandbox serves details as the spec says (object) and as its examples show (string);
+    the records validate against the schema either way."""
+    kinds = set()
+    for stream in ("connections", "destinations"):
+        validator = Draft7Validator(full_run.schemas[stream]["schema"])
+        for record in full_run.records[stream]:
+            assert not list(validator.iter_errors(record)), (stream, record["id"])
+            kinds |= {type(test.get("details")) for test in record.get("setup_tests") or []}
+    assert {str, dict} <= kinds, kinds
 
 
 def test_schema_config_feeds_three_streams_and_skips_missing(full_run, sandbox):
