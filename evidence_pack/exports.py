@@ -6,6 +6,10 @@ and Date deactivated (UTC), dates as YYYY-MM-DD, several roles comma-separated. 
 access review takes a user list per manually added application; its template is not published,
 so `drata/` carries the fields its review screen shows per account (name, email, username,
 access level, status) plus the two dates.
+
+Accounts removed from the system (gone from a complete run) are Deactivated on the day a run
+first found them gone; accounts the system reports disabled (Fivetran `active: false`) are
+Deactivated with no date, as the API gives none. Pending invites are not accounts yet.
 """
 
 from __future__ import annotations
@@ -80,11 +84,14 @@ def deactivated_on(ev: Evidence) -> dict[tuple[str, str, str], datetime]:
     return found
 
 
+REVIEWED_STATUSES = {"active", "inactive", "removed"}
+
+
 def reviewable(ev: Evidence) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Accounts per system and tenant; pending invites are not accounts yet and stay out."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for a in sorted(ev.access_review, key=lambda r: (r["email"] or "", r["account_id"] or "")):
-        if a["status"] in {"active", "removed"}:
+        if a["status"] in REVIEWED_STATUSES:
             out.setdefault((str(a["system"]), str(a["tenant_id"])), []).append(a)
     return out
 
@@ -103,7 +110,7 @@ def vanta_files(ev: Evidence) -> dict[str, str]:
                     a["name"] or a["email"] or a["account_id"],
                     a["email"] or "No owner",
                     ", ".join(a["roles"]),
-                    "Deactivated" if removed else "Active",
+                    "Active" if a["status"] == "active" else "Deactivated",
                     _day(a["created_at"] or a["first_seen_at"]),
                     _day(when) if removed else "",
                 ]
@@ -127,7 +134,7 @@ def drata_files(ev: Evidence) -> dict[str, str]:
                     a["email"] or "",
                     a["account_id"],
                     ", ".join(a["roles"]),
-                    "Inactive" if removed else "Active",
+                    "Active" if a["status"] == "active" else "Inactive",
                     _day(a["created_at"] or a["first_seen_at"]),
                     _day(when) if removed else "",
                 ]

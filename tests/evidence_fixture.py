@@ -355,6 +355,19 @@ ACCESS_REVIEW = [
         None,
         first=SECOND,
     ),
+    # Disabled in Fivetran (active: false): still listed, Deactivated without a date.
+    _acct(
+        "fivetran",
+        "acct-main",
+        "fu6",
+        "oscar@example.com",
+        "Oscar Lind",
+        ["Account Reviewer"],
+        "inactive",
+        False,
+        at(800),
+        at(200),
+    ),
 ]
 
 CHANGE_COLUMNS = [
