@@ -69,7 +69,8 @@ MART_COLUMNS: dict[str, list[str]] = {
 }
 # Shown when present; never required.
 OPTIONAL_COLUMNS: dict[str, list[str]] = {
-    "credentials_inventory": ["age_days", "unused_days"],
+    "credentials_inventory": ["owner", "status", "age_days", "unused_days"],
+    "data_flows": ["status", "tables_enabled_count"],
 }
 SYNC_RUN_TABLES = (("segment", "sync_runs"), ("fivetran", "sync_runs"))
 SYNC_RUN_COLUMNS = [
@@ -353,15 +354,16 @@ def default_since(runs: list[Run]) -> tuple[datetime | None, str]:
 def hygiene(ev: Evidence) -> dict[str, list[dict[str, Any]]]:
     """The four credential findings, measured from `ev.now`.
 
-    Only what the APIs tell is judged: a key without a last-use time or an account without a
-    login time is not called unused; an invite's age is its creation time or, where the API has
-    none (Segment), the first run that saw it.
+    Only what the APIs tell is judged, and removed keys not at all: a key without a last-use
+    time or an account without a login time is not called unused; an invite's age is its
+    creation time or, where the API has none (Segment), the first run that saw it.
     """
     now = ev.now
     unused_cut = now - timedelta(days=UNUSED_KEY_DAYS)
     login_cut = now - timedelta(days=NO_LOGIN_DAYS)
     invite_cut = now - timedelta(days=PENDING_INVITE_DAYS)
-    creds = ev.credentials
+    # A key the manifest shows gone cannot be misused any more: no finding.
+    creds = [c for c in ev.credentials if str(c.get("status") or "").lower() != "removed"]
     return {
         "unused_keys": [c for c in creds if c["last_used_at"] and c["last_used_at"] < unused_cut],
         "never_expiring_keys": [c for c in creds if c["expires_at"] is None],

@@ -16,6 +16,11 @@ from evidence_pack import ReportError
 from evidence_pack.data import as_list
 
 DOT_TIMEOUT_S = 120
+# data_flows.status: removed edges stay in the mart (and in the picture), drawn apart.
+STATUS_STYLE = {
+    "removed": 'style="dashed", color="#b91c1c", fontcolor="#b91c1c"',
+    "disabled": 'style="dashed", color="#94a3b8", fontcolor="#64748b"',
+}
 FILL = {
     "source": "#dbeafe",
     "destination": "#dcfce7",
@@ -45,8 +50,12 @@ def _q(text: Any) -> str:
     return f'"{_esc(text)}"'
 
 
-def tables_of(value: Any) -> tuple[int | None, list[str]]:
-    """`tables_enabled` as (count, names): the mart may hold a count or a list of tables."""
+def tables_of(value: Any, count: Any = None) -> tuple[int | None, list[str]]:
+    """(count, names) of a flow's enabled tables: `tables_enabled` may hold a count, a list or
+    comma-separated names; `tables_enabled_count`, where the mart has it, is the count."""
+    if count is not None and not isinstance(count, bool):
+        names = tables_of(value)[1]
+        return int(count), names
     if value is None or value == "":
         return None, []
     if isinstance(value, bool):
@@ -99,11 +108,18 @@ def to_dot(rows: list[dict[str, Any]]) -> str:
     for r in flows:
         a = short[node_id(r["system"], r["tenant_id"], r["from_type"], r["from_id"])]
         b = short[node_id(r["system"], r["tenant_id"], r["to_type"], r["to_id"])]
-        count, names = tables_of(r.get("tables_enabled"))
-        attrs = [f"id={_q(edge_id(r))}", 'class="flow"']
-        if count is not None:
-            attrs.append(f"label={_q(f'{count} tables')}")
+        count, names = tables_of(r.get("tables_enabled"), r.get("tables_enabled_count"))
+        status = str(r.get("status") or "active")
+        attrs = [f"id={_q(edge_id(r))}", f"class={_q('flow ' + status)}"]
+        label = f"{count} tables" if count is not None else ""
+        if status != "active":
+            label = f"{label} ({status})".strip()
+            attrs.append(STATUS_STYLE.get(status, 'style="dashed"'))
+        if label:
+            attrs.append(f"label={_q(label)}")
         tip = f"{r['from_name'] or r['from_id']} -> {r['to_name'] or r['to_id']}"
+        if status != "active":
+            tip += f" [{status}]"
         if names:
             more = f" (+{len(names) - 20} more)" if len(names) > 20 else ""
             tip += ": " + ", ".join(names[:20]) + more

@@ -188,7 +188,8 @@ def table_files(ev: Evidence) -> dict[str, str]:
             f["to_type"],
             f["to_id"],
             f["to_name"],
-            tables_of(f.get("tables_enabled"))[0],
+            f.get("status") or "active",
+            tables_of(f.get("tables_enabled"), f.get("tables_enabled_count"))[0],
         ]
         for f in unique_flows(ev.data_flows)
     ]
@@ -230,6 +231,7 @@ def table_files(ev: Evidence) -> dict[str, str]:
                 "to_type",
                 "to_id",
                 "to_name",
+                "status",
                 "tables_enabled",
             ],
             flows,

@@ -453,13 +453,14 @@ def _flows(ev: Evidence, svg: str) -> str:
     flows = unique_flows(ev.data_flows)
     rows = []
     for r in flows:
-        n, names = tables_of(r.get("tables_enabled"))
+        n, names = tables_of(r.get("tables_enabled"), r.get("tables_enabled_count"))
         rows.append(
             {
                 "system": r["system"],
                 "tenant_id": r["tenant_id"],
                 "from": f"{r['from_name'] or r['from_id']} ({r['from_type']})",
                 "to": f"{r['to_name'] or r['to_id']} ({r['to_type']})",
+                "status": r.get("status") or "active",
                 "tables": n,
                 "names": names,
                 "edge": edge_id(r),
@@ -470,6 +471,7 @@ def _flows(ev: Evidence, svg: str) -> str:
         ("tenant_id", "Tenant"),
         ("from", "From"),
         ("to", "To"),
+        ("status", "Status"),
         ("tables", "Tables enabled"),
         ("names", "Tables"),
     ]
@@ -481,7 +483,7 @@ def _flows(ev: Evidence, svg: str) -> str:
         'Graphviz; hover an arrow for its tables.</p><div id="flow-diagram">'
         + picture
         + "</div><h3>The same flows as a table</h3>"
-        + table("flow-table", cols, rows)
+        + table("flow-table", cols, rows, render={"status": badge})
         + "</section>"
     )
 

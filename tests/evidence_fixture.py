@@ -466,6 +466,8 @@ CRED_COLUMNS = [
     ("expires_at", "ts"),
     ("age_days", "int"),
     ("unused_days", "int"),
+    ("status", "text"),
+    ("owner", "text"),
     ("secret", "text"),
 ]
 
@@ -479,6 +481,7 @@ def _cred(
     created: datetime,
     used: datetime | None,
     expires: datetime | None,
+    status: str = "active",
 ) -> dict[str, Any]:
     return {
         "system": system,
@@ -491,6 +494,8 @@ def _cred(
         "expires_at": expires,
         "age_days": (NOW - created).days,
         "unused_days": (NOW - used).days if used else None,
+        "status": status,
+        "owner": name if kind == "user_api_key" else None,
         "secret": f"{SENTINEL}-key-{ident}",
     }
 
@@ -510,6 +515,18 @@ CREDENTIALS = [
         at(-30),
     ),
     _cred("segment", "ws-alpha", "cred1", "warehouse-loader", "credential", at(275), None, None),
+    # Revoked: old and never expiring, but gone, so no finding.
+    _cred(
+        "fivetran",
+        "acct-main",
+        "k0",
+        "revoked-key",
+        "system_key",
+        at(900),
+        at(400),
+        None,
+        "removed",
+    ),
 ]
 
 FLOW_COLUMNS = [
@@ -521,7 +538,9 @@ FLOW_COLUMNS = [
     ("to_type", "text"),
     ("to_id", "text"),
     ("to_name", "text"),
-    ("tables_enabled", "int"),
+    ("status", "text"),
+    ("tables_enabled", "text"),
+    ("tables_enabled_count", "int"),
     ("settings", "text"),
 ]
 
@@ -536,7 +555,10 @@ def _flow(
     ti: str,
     tn: str,
     tables: int | None = None,
+    status: str = "active",
 ) -> dict[str, Any]:
+    """One edge as the mart has it: enabled tables as comma-separated names and a count."""
+    names = ", ".join(f"public.table_{i}" for i in range(tables)) if tables else None
     return {
         "system": system,
         "tenant_id": tenant,
@@ -546,12 +568,39 @@ def _flow(
         "to_type": tt,
         "to_id": ti,
         "to_name": tn,
-        "tables_enabled": tables,
+        "status": status,
+        "tables_enabled": names,
+        "tables_enabled_count": tables,
         "settings": json.dumps({"writeKey": f"{SENTINEL}-write-key-{fi}"}),
     }
 
 
 DATA_FLOWS = [
+    # Removed edges stay in the mart, marked; disabled ones too.
+    _flow(
+        "fivetran",
+        "acct-main",
+        "connection",
+        "conn4",
+        "hubspot",
+        "destination",
+        "dest1",
+        "Snowflake prod",
+        None,
+        "removed",
+    ),
+    _flow(
+        "segment",
+        "ws-beta",
+        "source",
+        "src3",
+        "Backend",
+        "destination",
+        "dst3",
+        "Mixpanel",
+        None,
+        "disabled",
+    ),
     _flow("segment", "ws-alpha", "source", "src1", "Website", "destination", "dst1", "Amplitude"),
     _flow("segment", "ws-alpha", "source", "src1", "Website", "warehouse", "wh1", "Snowflake"),
     _flow("segment", "ws-alpha", "source", "src2", "iOS app", "destination", "dst1", "Amplitude"),

@@ -239,9 +239,7 @@ def expected(src: Source) -> Expected:
         ),
         changes=src.rows("SELECT seen_at, account_id, change FROM evidence.access_changes"),
         config=src.rows("SELECT * FROM evidence.config_changes"),
-        creds=src.rows(
-            "SELECT credential_id, last_used_at, expires_at FROM evidence.credentials_inventory"
-        ),
+        creds=src.rows("SELECT * FROM evidence.credentials_inventory"),
         flows=src.rows(
             "SELECT DISTINCT system, tenant_id, from_type, from_id, to_type, to_id, from_name, "
             "to_name FROM evidence.data_flows"
@@ -252,13 +250,14 @@ def expected(src: Source) -> Expected:
 
 
 def hygiene_counts(exp: Expected, now: datetime) -> dict[str, int]:
+    live = [c for c in exp.creds if c.get("status") != "removed"]  # revoked keys: no finding
     return {
         "unused-keys": sum(
             1
-            for c in exp.creds
+            for c in live
             if c["last_used_at"] is not None and utc(c["last_used_at"]) < now - timedelta(days=90)
         ),
-        "never-expiring-keys": sum(1 for c in exp.creds if c["expires_at"] is None),
+        "never-expiring-keys": sum(1 for c in live if c["expires_at"] is None),
         "pending-invites": sum(
             1
             for a in exp.access
