@@ -17,8 +17,7 @@ from evidence_pack.warehouse import Warehouse, select_sql
 
 EVIDENCE_SCHEMA = "evidence"
 
-# Columns read from each mart (issue 14). config_changes documents no column list, so all of its
-# columns are shown as they are, with `seen_at` (when present) used for "since".
+# Columns read from each mart (issue 14 and transform/models/marts).
 MART_COLUMNS: dict[str, list[str]] = {
     "access_review": [
         "system",
@@ -66,11 +65,23 @@ MART_COLUMNS: dict[str, list[str]] = {
         "to_name",
         "tables_enabled",
     ],
+    "config_changes": [
+        "seen_at",
+        "system",
+        "tenant_id",
+        "object_type",
+        "object_id",
+        "change",
+        "field",
+        "before",
+        "after",
+    ],
 }
 # Shown when present; never required.
 OPTIONAL_COLUMNS: dict[str, list[str]] = {
     "credentials_inventory": ["owner", "status", "age_days", "unused_days"],
     "data_flows": ["status", "tables_enabled_count"],
+    "config_changes": ["object_name"],
 }
 SYNC_RUN_TABLES = (("segment", "sync_runs"), ("fivetran", "sync_runs"))
 SYNC_RUN_COLUMNS = [
@@ -231,9 +242,7 @@ class Evidence:
 
     @property
     def config_changes_since(self) -> list[dict[str, Any]]:
-        """Configuration changes seen after `since` (all of them if the mart has no seen_at)."""
-        if "seen_at" not in self.config_columns:
-            return self.config_changes
+        """Configuration changes seen after `since`, newest first."""
         rows = [r for r in self.config_changes if r["seen_at"] and r["seen_at"] > self.since]
         return sorted(rows, key=lambda r: r["seen_at"], reverse=True)
 
@@ -246,17 +255,14 @@ def _read_mart(wh: Warehouse, table: str) -> tuple[list[dict[str, Any]], list[st
             f"{wh.label} has no table {EVIDENCE_SCHEMA}.{table}: build the marts first "
             "(`make demo` runs the dbt project in transform/)"
         )
-    wanted = MART_COLUMNS.get(table)
-    if wanted is None:
-        cols = have
-    else:
-        missing = [c for c in wanted if c not in have]
-        if missing:
-            raise ReportError(
-                f"{EVIDENCE_SCHEMA}.{table} in {wh.label} lacks column(s) {', '.join(missing)}: "
-                "rebuild the marts with this checkout's transform/ project"
-            )
-        cols = wanted + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in have]
+    wanted = MART_COLUMNS[table]
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        raise ReportError(
+            f"{EVIDENCE_SCHEMA}.{table} in {wh.label} lacks column(s) {', '.join(missing)}: "
+            "rebuild the marts with this checkout's transform/ project"
+        )
+    cols = wanted + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in have]
     rows = wh.rows(select_sql(wh.table_ref(EVIDENCE_SCHEMA, table), cols))
     for row in rows:
         for name in TIME_COLUMNS & row.keys():

@@ -35,7 +35,8 @@ padding:16px 20px}h2{margin:0 0 10px;font-size:18px}h3{margin:18px 0 6px;font-si
 solid var(--line);border-radius:8px;padding:10px 14px;min-width:150px}.card b{display:block;
 font-size:22px}.card span{color:var(--muted);font-size:12px}table{border-collapse:collapse;
 width:100%;margin:6px 0 12px;font-size:13px}th,td{border-bottom:1px solid var(--line);
-padding:4px 8px;text-align:left;vertical-align:top}th{background:#f1f5f9;position:relative}
+padding:4px 8px;text-align:left;vertical-align:top;max-width:36em;overflow-wrap:anywhere}
+th{background:#f1f5f9;position:relative}
 table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}td.num{text-align:right;font-variant-numeric:
 tabular-nums}tr.status-failed td{background:#fef2f2}tr.status-skipped td{background:#fffbeb}
@@ -364,7 +365,19 @@ def _changes(ev: Evidence) -> str:
     """Section: access and configuration changes since the comparison date."""
     access = ev.changes_since
     config = ev.config_changes_since
-    config_cols = [(c, c.replace("_", " ").capitalize()) for c in ev.config_columns]
+    order = [
+        "seen_at",
+        "system",
+        "tenant_id",
+        "object_type",
+        "object_id",
+        "object_name",
+        "change",
+        "field",
+        "before",
+        "after",
+    ]
+    config_cols = [(c, c.replace("_", " ").capitalize()) for c in order if c in ev.config_columns]
     return (
         '<section id="changes"><h2>Changes since '
         f'<span data-testid="since">{escape(fmt_time(ev.since))}</span></h2>'
@@ -374,7 +387,7 @@ def _changes(ev: Evidence) -> str:
         + f"<h3>Configuration changes: {count('config-changes-count', len(config))}</h3>"
         '<p class="muted">Connection, destination, source and warehouse settings; values '
         "the taps redacted stay redacted.</p>"
-        + table("config-changes", config_cols, config)
+        + table("config-changes", config_cols, config, render={"change": badge})
         + "</section>"
     )
 

@@ -642,46 +642,98 @@ DATA_FLOWS = [
 ]
 
 CONFIG_COLUMNS = [
+    ("change_id", "text"),
     ("seen_at", "ts"),
     ("system", "text"),
     ("tenant_id", "text"),
     ("object_type", "text"),
     ("object_id", "text"),
+    ("object_name", "text"),
+    ("change", "text"),
     ("field", "text"),
     ("before", "text"),
     ("after", "text"),
+    ("raw_config", "text"),  # never read: holds the sentinel
 ]
+
+
+def _config(
+    seen: datetime,
+    system: str,
+    tenant: str,
+    kind: str,
+    ident: str,
+    name: str,
+    change: str,
+    fld: str | None,
+    before: str | None,
+    after: str | None,
+) -> dict:
+    return {
+        "change_id": f"{system}-{ident}-{fld}-{seen:%H%M}",
+        "seen_at": seen,
+        "system": system,
+        "tenant_id": tenant,
+        "object_type": kind,
+        "object_id": ident,
+        "object_name": name,
+        "change": change,
+        "field": fld,
+        "before": before,
+        "after": after,
+        "raw_config": json.dumps({"password": f"{SENTINEL}-config-{ident}"}),
+    }
+
+
 CONFIG_CHANGES = [
-    {
-        "seen_at": FIV_SECOND_END,
-        "system": "fivetran",
-        "tenant_id": "acct-main",
-        "object_type": "connection",
-        "object_id": "conn1",
-        "field": "sync_frequency",
-        "before": "360",
-        "after": "60",
-    },
-    {
-        "seen_at": FIV_SECOND_END,
-        "system": "fivetran",
-        "tenant_id": "acct-main",
-        "object_type": "connection",
-        "object_id": "conn2",
-        "field": "config.password",
-        "before": "**REDACTED**",
-        "after": "**REDACTED**",
-    },
-    {
-        "seen_at": SEG_SECOND_END - timedelta(days=1),
-        "system": "segment",
-        "tenant_id": "ws-alpha",
-        "object_type": "destination",
-        "object_id": "dst1",
-        "field": "enabled",
-        "before": "false",
-        "after": "true",
-    },
+    _config(
+        FIV_SECOND_END,
+        "fivetran",
+        "acct-main",
+        "connection",
+        "conn1",
+        "salesforce",
+        "changed",
+        "sync_frequency",
+        "360",
+        "60",
+    ),
+    _config(
+        FIV_SECOND_END,
+        "fivetran",
+        "acct-main",
+        "connection",
+        "conn2",
+        "postgres_app",
+        "changed",
+        "config",
+        '{"host": "db", "password": "**REDACTED**", "port": 5432}',
+        '{"host": "db2", "password": "**REDACTED**", "port": 5432}',
+    ),
+    _config(
+        FIV_SECOND_END,
+        "fivetran",
+        "acct-main",
+        "connection",
+        "conn4",
+        "hubspot",
+        "removed",
+        None,
+        None,
+        None,
+    ),
+    _config(
+        SEG_SECOND_END - timedelta(days=1),
+        "segment",
+        "ws-alpha",
+        "destination",
+        "dst1",
+        "Amplitude",
+        "changed",
+        "enabled",
+        "false",
+        "true",
+    ),
 ]
 
 TABLES: list[tuple[str, str, list[tuple[str, str]], list[dict[str, Any]]]] = [
