@@ -3,8 +3,12 @@ timeouts, dropped connections, and the bounds on retrying."""
 
 from __future__ import annotations
 
+import email.utils
+import itertools
+import json
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -57,30 +61,133 @@ def segment_client(sb, **policy) -> ApiHttpClient:
     )
 
 
+def retry_gaps(log: list[dict]) -> list[float]:
+    """Seconds between each 429 the server sent and the next request it received."""
+    return [
+        later["ts"] - entry["ts"]
+        for entry, later in itertools.pairwise(log)
+        if entry["status"] == 429
+    ]
+
+
+def logged_waits(messages: list[str]) -> list[float]:
+    """The waits the client announced for its 429 retries ("... in 0.4 s")."""
+    return [float(m.rsplit(" in ", 1)[1].split()[0]) for m in messages if "HTTP 429" in m]
+
+
 def test_fivetran_429_waits_retry_after_then_succeeds(make_sandbox, caplog):
+    """Retry-After is whole seconds (1 or 2 here); the backoff of this client is 10 ms, so a
+    retry a second after the 429 can only come from the header."""
     sb = make_sandbox(rate_limit_per_second=2)
     client = fivetran_client(sb)
     with caplog.at_level(logging.WARNING, logger=LOG.name):
         for _ in range(4):
             body, _ = client.get_json("/v1/groups", {"limit": 1}, stream="groups")
             assert body["data"]["items"]
-    statuses = [r["status"] for r in sb.requests("fivetran")]
+    log = sb.requests("fivetran")
+    statuses = [r["status"] for r in log]
     assert 429 in statuses and statuses[-1] == 200
     assert client.stats.retries["groups"] == statuses.count(429)
+    gaps = retry_gaps(log)
+    assert gaps and all(gap >= 0.95 for gap in gaps), gaps  # Retry-After: 1 (or 2)
+    assert all(wait >= 1.0 for wait in logged_waits(caplog.messages)), caplog.messages
     assert "Retrying GET /v1/groups after HTTP 429" in caplog.text
     assert SENTINEL not in caplog.text
 
 
 def test_segment_429_uses_ms_before_next(make_sandbox, caplog):
+    """The sandbox's 429 says msBeforeNext (under a second); this client's backoff would wait
+    4-8 s, so each retry that comes within the hint's time (and not before it) used the hint."""
     sb = make_sandbox(rate_limit_per_second=3)
-    client = segment_client(sb)
+    client = segment_client(sb, backoff_base_seconds=8.0)
     with caplog.at_level(logging.WARNING, logger=LOG.name):
         for _ in range(6):
             client.get_json("/users", {"pagination.count": 1}, stream="users")
-    assert 429 in [r["status"] for r in sb.requests("segment")]
-    waits = [float(line.rsplit(" in ", 1)[1].split()[0]) for line in caplog.messages if "HTTP 429" in line]
-    assert waits and all(w <= 1.0 for w in waits), waits  # sub-second hint, not a blind backoff
+    log = sb.requests("segment")
+    assert 429 in [r["status"] for r in log]
+    waits = logged_waits(caplog.messages)
+    gaps = retry_gaps(log)
+    assert waits and len(waits) == len(gaps), (waits, gaps)
+    assert all(0 < wait <= 1.0 for wait in waits), waits  # sub-second hints, not a backoff
+    for wait, gap in zip(waits, gaps, strict=True):
+        assert wait - 0.06 <= gap < 2.0, (wait, gap)
     assert SENTINEL not in caplog.text
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each GET with the next scripted (status, body, headers), then 200 {}; logs
+    when each request arrived."""
+
+    script: ClassVar[list[tuple[int, dict, dict[str, str]]]] = []
+    arrivals: ClassVar[list[float]] = []
+
+    def do_GET(self) -> None:
+        type(self).arrivals.append(time.monotonic())
+        status, body, headers = self.script.pop(0) if self.script else (200, {"data": {}}, {})
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _scripted_gap(script: list[tuple[int, dict, dict[str, str]]], backoff: float) -> float:
+    """Seconds between a scripted 429 and the Segment client's retry."""
+    _Scripted.script = list(script)
+    _Scripted.arrivals = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = ApiHttpClient(
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            auth=None,
+            user_agent="test/0",
+            timeout=5.0,
+            policy=RetryPolicy(backoff_base_seconds=backoff, max_retries=1),
+            limiter=RateLimiter(),
+            stats=RunStats(),
+            logger=LOG,
+            pool_size=1,
+            retry_wait_hint=segment_retry_wait,
+            secrets=(),
+        )
+        client.get_json("/users", {}, stream="users")
+    finally:
+        server.shutdown()
+        server.server_close()
+    first, second = _Scripted.arrivals
+    return second - first
+
+
+def _rate_limited(ms: int | None, reset_in: float | None) -> tuple[int, dict, dict[str, str]]:
+    body = {"errors": [{"type": "RequestError", "message": "Too many requests"}]}
+    if ms is not None:
+        body["errors"][0]["data"] = {"remainingPoints": 0, "msBeforeNext": ms}
+    headers = {}
+    if reset_in is not None:
+        headers["X-RateLimit-Reset"] = email.utils.formatdate(time.time() + reset_in, usegmt=True)
+    return 429, body, headers
+
+
+def test_segment_body_hint_beats_the_reset_header():
+    """msBeforeNext 700 ms with X-RateLimit-Reset 5 s away and a 10-20 s backoff: the retry
+    comes after about 0.7 s, so the body's hint is the one used."""
+    gap = _scripted_gap([_rate_limited(700, 5.0)], backoff=20.0)
+    assert 0.65 <= gap < 1.6, gap
+
+
+def test_segment_reset_header_when_the_body_has_no_hint():
+    """Only X-RateLimit-Reset (an HTTP date, whole seconds) 3 s away: the retry waits for it,
+    not for the 10-20 s backoff and not at once."""
+    gap = _scripted_gap([_rate_limited(None, 3.0)], backoff=20.0)
+    assert 1.9 <= gap < 3.6, gap
 
 
 def test_5xx_is_retried_then_gives_up_with_path_and_status(make_sandbox):
