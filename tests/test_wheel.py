@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import contract
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,12 +29,27 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+TAPS = {"tap-segment": ("tap_segment", "segment"), "tap-fivetran": ("tap_fivetran", "fivetran")}
+
+
+def checkout_schemas(api: str) -> set[str]:
+    """Stream names with a schema file in the checkout (every contract stream has one)."""
+    names = {p.stem for p in (ROOT / "schemas" / api).glob("*.json")}
+    assert set(contract.streams(f"tap-{api}")) <= names
+    return names
+
+
 def test_wheel_ships_one_schema_per_stream(wheel):
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    assert sum(n.startswith("tap_segment/schemas/") and n.endswith(".json") for n in names) == 38
-    assert sum(n.startswith("tap_fivetran/schemas/") and n.endswith(".json") for n in names) == 32
+    for package, api in TAPS.values():
+        shipped = {
+            n.removeprefix(f"{package}/schemas/").removesuffix(".json")
+            for n in names
+            if n.startswith(f"{package}/schemas/") and n.endswith(".json")
+        }
+        assert shipped == checkout_schemas(api), package
     assert not [n for n in names if n.startswith("taps_sandbox/")]
 
 
@@ -51,12 +68,21 @@ def test_installed_wheel_discovers_from_its_own_files(wheel, tmp_path):
     deps = next(p for p in sys.path if p.endswith("site-packages"))
     Path(site, "deps.pth").write_text(deps + "\n")
     subprocess.run(
-        [str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall", str(wheel)],
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--force-reinstall",
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    for tap, count in (("tap-segment", 38), ("tap-fivetran", 32)):
+    for tap, (package, api) in TAPS.items():
         proc = subprocess.run(
             [str(env_dir / "bin" / tap), "--discover"],
             capture_output=True,
@@ -66,12 +92,22 @@ def test_installed_wheel_discovers_from_its_own_files(wheel, tmp_path):
             check=True,
         )
         catalog = json.loads(proc.stdout)
-        assert len(catalog["streams"]) == count
-        origin = subprocess.run(
-            [str(py), "-c", "import tap_segment, sys; print(tap_segment.__file__)"],
+        found = {s["tap_stream_id"] for s in catalog["streams"]}
+        assert found - contract.ALLOWED_EXTRA == set(contract.streams(tap)), tap
+        # The tap's own package, the shared one and the schema folder: all from the wheel.
+        where = subprocess.run(
+            [
+                str(py),
+                "-c",
+                f"import {package}, taps_common.resources as r; print({package}.__file__); "
+                f"print(r.__file__); print(r.schema_root({package!r}, {api!r}))",
+            ],
             capture_output=True,
             text=True,
             cwd=tmp_path,
             check=True,
-        ).stdout
-        assert str(env_dir) in origin, origin
+        ).stdout.splitlines()
+        assert len(where) == 3, where
+        for path in where:
+            assert Path(path).is_relative_to(site), (tap, path)
+        assert Path(where[0]).parent.name == package, where
