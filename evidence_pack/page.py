@@ -40,7 +40,8 @@ th{background:#f1f5f9;position:relative}
 table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}td.num{text-align:right;font-variant-numeric:
 tabular-nums}tr.status-failed td{background:#fef2f2}tr.status-skipped td{background:#fffbeb}
-.badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:12px;background:#e2e8f0}
+.badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:12px;background:#e2e8f0;
+white-space:nowrap}
 .badge.failed,.badge.removed,.badge.revoked{background:#fee2e2;color:var(--bad)}.badge.skipped,
 .badge.invited{background:#fef3c7;color:var(--warn)}.badge.complete,.badge.active,.badge.granted{
 background:#dcfce7;color:var(--ok)}.filters{display:flex;gap:10px;flex-wrap:wrap;margin:6px 0}

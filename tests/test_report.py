@@ -32,7 +32,10 @@ from tests import pg_server
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-DEMO_DUCKDB = ROOT / "output" / "sandbox.duckdb"
+# The warehouse `make demo` fills; EVIDENCE_PACK_TEST_DUCKDB points the test at another one.
+DEMO_DUCKDB = Path(
+    os.environ.get("EVIDENCE_PACK_TEST_DUCKDB") or ROOT / "output" / "sandbox.duckdb"
+)
 PASSWORD_ENV = "EVIDENCE_TEST_PG_PASSWORD"
 PASSWORD = f"{SENTINEL}-pg-password"
 CLI_TIMEOUT_S = 180
@@ -180,7 +183,7 @@ def source(request, fixture_duckdb) -> Iterator[Source]:
         con.close()
     else:
         if not _demo_has_marts():
-            pytest.skip("no evidence marts in output/sandbox.duckdb (run `make demo` first)")
+            pytest.skip(f"no evidence marts in {DEMO_DUCKDB} (run `make demo` first)")
         import duckdb
 
         tmp = Path(request.config._tmp_path_factory.mktemp("demo")) / "sandbox.duckdb"
