@@ -1,5 +1,6 @@
-{#- Nested objects and arrays land as JSON in DuckDB (target-duckdb) and as jsonb in
-    PostgreSQL (target-postgres). `->` and `->>` with a plain key work on both. -#}
+{#- Nested objects and arrays land as JSON in DuckDB (target-duckdb); in PostgreSQL
+    (target-postgres) objects land as jsonb and arrays as arrays. `->` and `->>` with a plain
+    key work on both for objects. -#}
 
 {% macro json_get(expr, key) -%}
     ({{ expr }} ->> '{{ key }}')
@@ -26,9 +27,14 @@
     ) as {{ alias }}
 {%- endmacro %}
 
+{#- target-postgres lands arrays as PostgreSQL arrays (jsonb[], text[]) and objects as jsonb:
+    to_jsonb turns either into one jsonb value. -#}
 {% macro postgres__json_elements(expr, alias) -%}
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof({{ expr }}) = 'array' then {{ expr }} else '[]'::jsonb end
+        case
+            when jsonb_typeof(to_jsonb({{ expr }})) = 'array' then to_jsonb({{ expr }})
+            else '[]'::jsonb
+        end
     ) as {{ alias }}(value)
 {%- endmacro %}
 
