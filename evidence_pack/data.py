@@ -228,6 +228,8 @@ class Evidence:
     credential_columns: list[str]
     data_flows: list[dict[str, Any]]
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # When the pack was made (`now` is when ages are measured from; --now may move it).
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def privileged(self) -> list[dict[str, Any]]:

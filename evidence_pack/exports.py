@@ -252,7 +252,8 @@ def manifest(ev: Evidence, folder: Path) -> str:
     """manifest.json: when and from what the pack was made, and the SHA-256 of every file."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
     doc = {
-        "generated_at": _iso(ev.now),
+        "generated_at": _iso(ev.generated_at),
+        "ages_measured_from": _iso(ev.now),
         "warehouse": ev.warehouse,
         "changes_since": _iso(ev.since),
         "changes_since_source": ev.since_source,

@@ -529,8 +529,8 @@ def render(ev: Evidence, svg: str, files: list[tuple[str, int]]) -> str:
         "<title>Evidence pack: access, changes, credentials, data flows</title>"
         f"<style>{CSS}</style></head><body>"
         "<header><h1>Evidence pack</h1>"
-        f'<p>Generated <span data-testid="generated">{escape(fmt_time(ev.now))}</span> from '
-        f"{escape(ev.warehouse)}.</p>"
+        f'<p>Generated <span data-testid="generated">{escape(fmt_time(ev.generated_at))}</span> '
+        f"from {escape(ev.warehouse)}; ages measured from {escape(fmt_time(ev.now))}.</p>"
         f"<p>Changes are shown since {escape(fmt_time(ev.since))} "
         f"({escape(ev.since_source)}).</p></header>"
         '<nav><a href="#runs">Runs</a><a href="#access">Access review</a>'
