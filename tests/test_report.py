@@ -3,13 +3,16 @@ CLI, Graphviz, and Debian's headless Chromium opening index.html from disk (file
 
 Every expected number is read from the warehouse here, with this file's own queries, not typed
 in and not taken from the report's code. The same checks run on the fixture in DuckDB, the
-fixture in PostgreSQL, and on `output/sandbox.duckdb` when `make demo` has built the marts there.
+fixture in PostgreSQL, and (marker e2e) on real marts: Meltano runs `control-planes-evidence`
+(both taps, target-duckdb, dbt) twice against the sandbox with its world changed in between,
+into a temporary DuckDB file; EVIDENCE_PACK_TEST_DUCKDB names an existing one instead.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -25,17 +28,17 @@ from typing import Any
 
 import pytest
 
-from taps_sandbox.base import SENTINEL
+from taps_sandbox.base import SENTINEL, SandboxOptions
+from taps_sandbox.server import Sandbox
 from tests import evidence_fixture as fx
 from tests import pg_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# The warehouse `make demo` fills; EVIDENCE_PACK_TEST_DUCKDB points the test at another one.
-DEMO_DUCKDB = Path(
-    os.environ.get("EVIDENCE_PACK_TEST_DUCKDB") or ROOT / "output" / "sandbox.duckdb"
-)
+# An existing warehouse with real marts to test on instead of running the pipeline.
+REAL_DUCKDB = os.environ.get("EVIDENCE_PACK_TEST_DUCKDB")
+PIPELINE_TIMEOUT_S = 900.0
 PASSWORD_ENV = "EVIDENCE_TEST_PG_PASSWORD"
 PASSWORD = f"{SENTINEL}-pg-password"
 CLI_TIMEOUT_S = 180
@@ -138,22 +141,68 @@ def postgres_fixture() -> Iterator[pg_server.PostgresServer]:
         server.stop()
 
 
-def _demo_has_marts() -> bool:
-    if not DEMO_DUCKDB.is_file():
-        return False
-    import duckdb
+def _meltano_tools() -> Any:
+    """scripts/meltano_tools.py: the installer and bounded runner `make demo` uses."""
+    spec = importlib.util.spec_from_file_location(
+        "meltano_tools", ROOT / "scripts" / "meltano_tools.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get("meltano_tools") or importlib.util.module_from_spec(spec)
+    if "meltano_tools" not in sys.modules:
+        sys.modules["meltano_tools"] = module
+        spec.loader.exec_module(module)
+    return module
 
+
+@pytest.fixture(scope="module")
+def pipeline_duckdb(tmp_path_factory) -> Path:
+    """Real marts: two `control-planes-evidence` runs, the sandbox's world changed between."""
+    if REAL_DUCKDB:
+        return Path(REAL_DUCKDB)
+    mt = _meltano_tools()
     try:
-        with duckdb.connect(str(DEMO_DUCKDB), read_only=True) as con:
-            n = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'evidence'"
-            ).fetchone()[0]
-    except duckdb.Error:
-        return False
-    return n > 0
+        mt.ensure_meltano(timeout=PIPELINE_TIMEOUT_S)
+        mt.install_plugins(timeout=PIPELINE_TIMEOUT_S)
+    except mt.MeltanoError as err:
+        pytest.fail(f"Meltano setup failed: {err}")
+    tmp = tmp_path_factory.mktemp("pipeline")
+    warehouse = tmp / "sandbox.duckdb"
+    sb = Sandbox(SandboxOptions(), port=0)
+    sb.start()
+    env = {
+        "SANDBOX_PORT": str(sb.port),
+        "MELTANO_STATE_BACKEND_URI": f"file://{tmp}/state",
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp}/meltano.db",
+        "TARGET_DUCKDB_PATH": str(warehouse),
+        "DBT_DUCKDB_PATH": str(warehouse),
+        "DBT_TARGET_PATH": str(tmp / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp / "dbt-logs"),
+    }
+    try:
+        for step in (0, 1):
+            sb.set_world_step(step)
+            mt.meltano(
+                "--environment=sandbox",
+                "run",
+                "control-planes-evidence",
+                env=env,
+                timeout=PIPELINE_TIMEOUT_S,
+            )
+    except mt.MeltanoError as err:
+        pytest.fail(f"control-planes-evidence failed: {err}")
+    finally:
+        sb.stop()
+    return warehouse
 
 
-@pytest.fixture(scope="module", params=["fixture-duckdb", "fixture-postgres", "demo-duckdb"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "fixture-duckdb",
+        "fixture-postgres",
+        pytest.param("pipeline-duckdb", marks=pytest.mark.e2e),
+    ],
+)
 def source(request, fixture_duckdb) -> Iterator[Source]:
     if request.param == "fixture-duckdb":
         import duckdb
@@ -182,15 +231,14 @@ def source(request, fixture_duckdb) -> Iterator[Source]:
         yield Source("fixture-postgres", args, fx.NOW, con, "postgres", {PASSWORD_ENV: PASSWORD})
         con.close()
     else:
-        if not _demo_has_marts():
-            pytest.skip(f"no evidence marts in {DEMO_DUCKDB} (run `make demo` first)")
         import duckdb
 
-        tmp = Path(request.config._tmp_path_factory.mktemp("demo")) / "sandbox.duckdb"
-        shutil.copy(DEMO_DUCKDB, tmp)  # a copy: a concurrent `make demo` may hold the lock
+        warehouse = request.getfixturevalue("pipeline_duckdb")
+        tmp = Path(request.config._tmp_path_factory.mktemp("real")) / "sandbox.duckdb"
+        shutil.copy(warehouse, tmp)  # a copy: a concurrent run may hold the file's lock
         con = duckdb.connect(str(tmp), read_only=True)
         now = datetime.now(UTC).replace(microsecond=0)
-        yield Source("demo-duckdb", ["--duckdb", str(tmp)], now, con)
+        yield Source("pipeline-duckdb", ["--duckdb", str(tmp)], now, con)
         con.close()
 
 
