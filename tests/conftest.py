@@ -14,6 +14,11 @@ from taps_sandbox.base import (
     SandboxOptions,
 )
 from taps_sandbox.server import Sandbox
+from tests.reliability import (  # noqa: F401  (the README table's plugin hooks)
+    pytest_collection_finish,
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+)
 
 SHARED: dict[str, Any] = {}
 
