@@ -280,6 +280,9 @@ def env(tmp_path: Path, meltano_installed: None) -> dict[str, str]:  # noqa: F81
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
         "TARGET_DUCKDB_PATH": path,
         "DBT_DUCKDB_PATH": path,
+        # dbt's compiled files and logs per test, not in the shared transform/ folder.
+        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
     }
 
 
@@ -404,6 +407,12 @@ def test_evidence_duckdb(env: dict[str, str], tmp_path: Path) -> None:
         extra={"DBT_EVIDENCE_AS_OF": between.isoformat()},
     )
     assert review(wh, "access_as_of") == first
+    at = between.replace(tzinfo=None).isoformat(sep=" ")
+    history = wh.rows(
+        "select access_key, status, roles from evidence.access_history "
+        f"where valid_from <= '{at}' and (valid_to is null or valid_to > '{at}')"
+    )
+    assert {k: (st, r) for k, st, r in history} == first
 
     # A gated stream (403: Segment users, Fivetran system keys) is skipped, not emptied.
     after_two = (access_changes(wh), review(wh), config_changes(wh))
