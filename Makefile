@@ -12,11 +12,15 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 
+# The type checker runs first (strict on taps_common, see pyproject), then every test.
 test: install
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 demo: install
 	$(BIN)/python scripts/demo.py

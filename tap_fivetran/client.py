@@ -17,6 +17,9 @@ from taps_common.streams import ApiStream
 if TYPE_CHECKING:
     import requests
 
+    from tap_fivetran.tap import TapFivetran  # noqa: F401 - named in the base class below
+
+
 SCHEMAS = SchemaDirectory(schema_root("tap_fivetran", "fivetran"))
 ACCEPT_V2 = "application/json;version=2"
 
@@ -37,7 +40,7 @@ def error_fields(body: Any) -> tuple[str, str]:
     return "", ""
 
 
-class FivetranStream(ApiStream):
+class FivetranStream(ApiStream["TapFivetran"]):
     """A Fivetran endpoint: ``{"code": "Success", "data": {"items": [...], "next_cursor"}}``."""
 
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS)
@@ -47,11 +50,11 @@ class FivetranStream(ApiStream):
 
     def tenant(self, context: Mapping[str, Any] | None) -> str:
         """The account (one per run): its id once the key pair is checked."""
-        return self.cp_tap.client.tenant  # type: ignore[attr-defined]
+        return self.cp_tap.client.tenant
 
     def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
         """One client per run."""
-        return self.cp_tap.client  # type: ignore[attr-defined]
+        return self.cp_tap.client
 
     def page_params(self, cursor: str | None) -> dict[str, Any]:
         """``limit`` + opaque ``cursor``."""
@@ -96,7 +99,7 @@ class FivetranStream(ApiStream):
             if is_child or self.detail_path or code.startswith("NotFound_"):
                 return ChildNotFoundError(err.path, err.status, code)
             return NotEntitledError(err.path, err.status, message or "not available")
-        scrubbed = self.cp_tap.client.scrub(message)  # type: ignore[attr-defined]
+        scrubbed = self.cp_tap.client.scrub(message)
         return ApiResponseError(
             f"Fivetran refused the request: {code or 'error'} {scrubbed}".rstrip(),
             path=err.path,

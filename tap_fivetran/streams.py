@@ -24,10 +24,11 @@ class AccountsStream(FivetranStream):
     name = "accounts"
     path = "/v1/account/info"
     primary_keys = ("account_id",)
+    fetch_ahead = False
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
         """The account info fetched when the credentials were checked."""
-        yield dict(self.cp_tap.account_info())  # type: ignore[attr-defined]
+        yield dict(self.cp_tap.account_info())
 
 
 class GroupsStream(_List):
@@ -81,7 +82,7 @@ class ConnectionSchemasStream(FivetranStream):
 
     def walk(
         self, context: Mapping[str, Any] | None, plans: list[dict[str, Any]] | None = None
-    ) -> Iterable[list[dict]]:
+    ) -> Iterator[list[dict[str, Any]]]:
         """A connection with no schema config yet (404 NotFound_SchemaConfig) has no records."""
         try:
             yield from super().walk(context, plans)
@@ -105,9 +106,13 @@ class ConnectionSchemasStream(FivetranStream):
         return config
 
     def get_child_context(self, record: dict, context: Mapping[str, Any] | None) -> dict:
-        """Tables and columns read this record; keep it for their turn (one at a time)."""
-        self._current_parent_record = record
-        return {"connection_id": record["connection_id"]}
+        """Tables and columns are derived from this record: leave it with the scheduler for
+        them, keyed by their context (the SDK syncs them right after)."""
+        child_context = {"connection_id": record["connection_id"]}
+        for child in self.child_streams:
+            if child.selected or child.has_selected_descendents:
+                self.scheduler.hold_parent_record(child.name, child_context, record)
+        return child_context
 
 
 def _config_maps(config: dict) -> Iterator[tuple[str, Any]]:
@@ -134,15 +139,12 @@ class _FromSchemaConfig(FivetranStream):
     requests_per_context = False
 
     def schema_config(self, context: Mapping[str, Any] | None) -> dict:
-        parent = self._tap.streams["connection_schemas"]
-        record = parent._current_parent_record or {}
-        if context and record.get("connection_id") != context.get("connection_id"):
-            return {}
-        return record
+        """The parent's record for this context, through the scheduler."""
+        return self.scheduler.parent_record(self.name, context)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
         config = self.schema_config(context)
-        connection_id = config.get("connection_id")
+        connection_id = str(config.get("connection_id") or "")
         for schema_name, schema in sorted((config.get("schemas") or {}).items()):
             for table_name, table in sorted(((schema or {}).get("tables") or {}).items()):
                 yield from self.rows(connection_id, schema_name, table_name, table or {})
@@ -208,12 +210,12 @@ class ConnectionSyncHistoryStream(_List):
     selected_by_default = False
     accept = ACCEPT_V2
     parent_stream_type = ConnectionsStream
-    state_partitioning_keys = None  # one bookmark per connection
+    child_state_keys = None  # one bookmark per connection
 
     def prefetch_parents(self) -> int:
         """A connection's history can run to thousands of syncs on a first run: hold the
         histories of only as many connections as are fetched at once."""
-        return self.cp_tap.fanout.max_concurrency
+        return self.scheduler.max_concurrency
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Consecutive windows from the bookmark (or start_date) to now."""
@@ -224,10 +226,7 @@ class ConnectionSyncHistoryStream(_List):
             yield {"start_time": iso(start), "end_time": iso(end)}
             start = end
 
-    @staticmethod
-    def edge_key(record: dict) -> Any:
-        """A sync on the edge of two windows is emitted once."""
-        return (record.get("connection_id"), record.get("start_time"))
+    edge_key_fields = ("connection_id", "start_time")  # a sync on two windows' edge: once
 
     def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
         """Oldest first, so the bookmark can advance safely."""

@@ -96,6 +96,7 @@ class TapFivetran(ControlPlaneTap):
             pool_size=int(self.config.get("max_concurrency", 8)),
             retry_wait_hint=retry_after_seconds,
             secrets=(key, secret),
+            request_slot=self.scheduler.request_slot,
         )
 
     @cached_property

@@ -18,6 +18,9 @@ from taps_common.streams import ApiStream
 if TYPE_CHECKING:
     import requests
 
+    from tap_segment.tap import TapSegment  # noqa: F401 - named in the base class below
+
+
 SCHEMAS = SchemaDirectory(schema_root("tap_segment", "segment"))
 
 
@@ -50,7 +53,7 @@ def first_error(body: Any) -> tuple[str, str]:
     return "", ""
 
 
-class SegmentStream(ApiStream):
+class SegmentStream(ApiStream["TapSegment"]):
     """A Segment endpoint: ``{"data": {"<key>": [...], "pagination": {"next": ...}}}``."""
 
     schema: ClassVar[StreamSchema] = StreamSchema(SCHEMAS)
@@ -64,7 +67,7 @@ class SegmentStream(ApiStream):
         """Top-level streams run once per configured workspace."""
         if self.parent_stream_type is not None:
             return None
-        return [{"workspaceId": ws} for ws in self.cp_tap.workspace_ids()]  # type: ignore[attr-defined]
+        return [{"workspaceId": ws} for ws in self.cp_tap.workspace_ids()]
 
     def tenant(self, context: Mapping[str, Any] | None) -> str:
         """The workspace: entitlement and failures belong to one workspace."""
@@ -76,7 +79,7 @@ class SegmentStream(ApiStream):
 
     def client_for(self, context: Mapping[str, Any] | None) -> ApiHttpClient:
         """The client of the workspace this context belongs to."""
-        return self.cp_tap.client_for(context["workspaceId"])  # type: ignore[attr-defined,index]
+        return self.cp_tap.client_for(self.tenant(context))
 
     def page_params(self, cursor: str | None) -> dict[str, Any]:
         """``pagination.count`` / ``pagination.cursor`` (dot keys, as Segment documents)."""
@@ -139,7 +142,7 @@ class SegmentStream(ApiStream):
             return NotEntitledError(
                 err.path, err.status, message or "not found: the feature may be off"
             )
-        client = self.cp_tap.clients_by_id()  # type: ignore[attr-defined]
+        client = self.cp_tap.clients_by_id()
         scrubbed = next(iter(client.values())).scrub(message) if client else message
         return ApiResponseError(
             f"Segment refused the request: {kind or 'error'} {scrubbed}".rstrip(),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from tap_segment.client import SegmentStream
+from taps_common.paging import ChunkPlanner
 from taps_common.settings import parse_start_date
 
 FUNCTION_RESOURCE_TYPES = (
@@ -43,11 +44,12 @@ class WorkspacesStream(SegmentStream):
     path = "/"
     object_key = "workspace"
     primary_keys = ("id",)
+    fetch_ahead = False
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
         """The workspace resolved when the token was checked."""
-        workspace = self.cp_tap.workspace_record((context or {})["workspaceId"])  # type: ignore[attr-defined]
-        yield self._with_context_keys(dict(workspace), context)
+        workspace = self.cp_tap.workspace_record((context or {})["workspaceId"])
+        yield self.with_context_keys(dict(workspace), context)
 
 
 # ----- sources, destinations, warehouses ------------------------------------------------------
@@ -252,6 +254,43 @@ class LabelsStream(SegmentStream):
 
 
 # ----- audit trail (incremental) --------------------------------------------------------------
+class DensityWindows(ChunkPlanner):
+    """Audit windows for the next chunk, sized so each holds about ``fill`` events judging by
+    how dense the previous chunk was; between ``shortest`` and ``longest`` long."""
+
+    def __init__(
+        self,
+        todo: list[dict[str, Any]],
+        width: int,
+        longest: dt.timedelta,
+        fill: float,
+        shortest: dt.timedelta,
+    ) -> None:
+        super().__init__(todo, width)
+        self.longest, self.fill, self.shortest = longest, fill, shortest
+        self.length = longest
+        self.start = _moment(todo[0]["startTime"]) if todo else None
+        self.end = _moment(todo[-1]["endTime"]) if todo else None
+        self.last_span = 0.0  # seconds the previous chunk covered
+
+    def next_chunk(self, held_before: int) -> list[dict[str, Any]]:
+        """Windows from where the last chunk ended; their length from its density."""
+        if self.start is None or self.end is None or self.start >= self.end:
+            return []
+        if held_before and self.last_span > 0:
+            fit = dt.timedelta(seconds=self.last_span * self.fill / held_before)
+            self.length = min(max(fit, self.shortest), self.longest)
+        else:
+            self.length = self.longest
+        chunk_start, chunk = self.start, list[dict[str, Any]]()
+        while self.start < self.end and len(chunk) < self.width:
+            stop = min(self.start + self.length, self.end)
+            chunk.append({"startTime": iso(self.start), "endTime": iso(stop)})
+            self.start = stop
+        self.last_span = (self.start - chunk_start).total_seconds()
+        return chunk
+
+
 class AuditEventsStream(SegmentStream):
     """Walked in time windows, oldest first; each window's events (newest first from the API)
     are sorted ascending, so the bookmark advances safely as records are emitted."""
@@ -278,10 +317,7 @@ class AuditEventsStream(SegmentStream):
             yield {"startTime": iso(start), "endTime": iso(end)}
             start = end
 
-    @staticmethod
-    def edge_key(record: dict) -> Any:
-        """An event on the edge of two windows is emitted once."""
-        return record.get("id")
+    edge_key_fields = ("id",)  # an event on the edge of two windows is emitted once
 
     def on_plan_finished(self, records: list[dict], plan: Mapping[str, Any]) -> list[dict]:
         """Ascending by time, so the bookmark advances with the records."""
@@ -293,28 +329,10 @@ class AuditEventsStream(SegmentStream):
     FILL = 0.8  # share of a page a window is sized for, leaving room for bursts
     SHORTEST = dt.timedelta(minutes=1)  # below this a dense window is paginated, not split
 
-    def plan_chunks(
-        self, todo: list[dict[str, Any]], width: int
-    ) -> Generator[list[dict[str, Any]], int, None]:
+    def chunk_planner(self, todo: list[dict[str, Any]], width: int) -> ChunkPlanner:
         """Windows sized from the density of the chunk before (at most the configured length)."""
-        if not todo:
-            return
         longest = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
-        start, end = _moment(todo[0]["startTime"]), _moment(todo[-1]["endTime"])
-        length = longest
-        while start < end:
-            chunk_start, chunk = start, []
-            while start < end and len(chunk) < width:
-                stop = min(start + length, end)
-                chunk.append({"startTime": iso(start), "endTime": iso(stop)})
-                start = stop
-            held = yield chunk
-            seconds = (start - chunk_start).total_seconds()
-            if held and seconds > 0:
-                fit = dt.timedelta(seconds=seconds * self.FILL * self.page_limit / held)
-                length = min(max(fit, self.SHORTEST), longest)
-            else:
-                length = longest
+        return DensityWindows(todo, width, longest, self.FILL * self.page_limit, self.SHORTEST)
 
     def split_plan(self, plan: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         """Halves of a window that holds more than a page (a burst)."""
@@ -514,7 +532,7 @@ class EventsVolumeStream(SegmentStream):
         """One record per datapoint of the item's ``series``, keyed by its group values."""
         [record] = super().make_records(item, context, plan)
         series = record.pop("series", None) or []
-        source = record.get("source") if isinstance(record.get("source"), dict) else {}
+        source = record["source"] if isinstance(record.get("source"), dict) else {}
         record["sourceId"] = str(source.get("id") or "")
         record["eventName"] = record.get("eventName") or ""
         record["eventType"] = record.get("eventType") or ""

@@ -81,7 +81,7 @@ class TapSegment(ControlPlaneTap):
         ),
         th.Property(
             "audit_window_hours",
-            th.NumberType(minimum=0.01),
+            th.NumberType(exclusive_minimum=0),
             default=24,
             description="Longest time window audit_events reads at once, oldest first; where "
             "events are dense, windows shrink to hold about one page each.",
@@ -161,6 +161,7 @@ class TapSegment(ControlPlaneTap):
             retry_wait_hint=segment_retry_wait,
             secrets=tuple(c.token for c in self.connections()),
             url_settings=f"'{prefix}region' or '{prefix}api_url'",
+            request_slot=self.scheduler.request_slot,
         )
 
     def _limiter_for(self, base_url: str) -> RateLimiter:

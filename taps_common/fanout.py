@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 
-def context_key(context: Mapping[str, Any] | None) -> tuple:
+def context_key(context: Mapping[str, Any] | None) -> tuple[Any, ...]:
     """A hashable key for a child context."""
     return tuple(sorted((context or {}).items()))
 
@@ -32,7 +32,7 @@ class FanoutPool:
         if self.max_concurrency <= 1 or len(items) <= 1:
             return [_capture(func, item) for item in items]
         executor = self._get_executor()
-        futures: list[Future] = [executor.submit(_capture, func, item) for item in items]
+        futures: list[Future[Any]] = [executor.submit(_capture, func, item) for item in items]
         return [f.result() for f in futures]
 
     def _get_executor(self) -> ThreadPoolExecutor:

@@ -12,8 +12,10 @@ import random
 import socket
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
@@ -74,6 +76,7 @@ class ApiHttpClient:
         retry_wait_hint: Callable[[requests.Response], float | None],
         secrets: tuple[str, ...] = (),
         url_settings: str = "'api_url'",
+        request_slot: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -84,6 +87,7 @@ class ApiHttpClient:
         self.retry_wait_hint = retry_wait_hint
         self._secrets = tuple(s for s in secrets if s)
         self.url_settings = url_settings  # what to fix when the host cannot be reached
+        self.request_slot = request_slot  # the run's cap on requests in flight
         self.tenant = ""  # the workspace or account this client reads, once known
         self._answered = False  # the host has answered at least once
         self.session = requests.Session()
@@ -123,20 +127,21 @@ class ApiHttpClient:
             problem: str
             wait: float | None = None
             try:
-                response = self.session.get(
-                    url,
-                    params=params,
-                    headers={"Accept": accept},
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
+                with self.request_slot():
+                    response = self.session.get(
+                        url,
+                        params=params,
+                        headers={"Accept": accept},
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                    )
             except TRANSPORT_ERRORS as exc:
                 problem = f"{type(exc).__name__}"
                 if not self._answered and (why := _unreachable(exc)):
                     # A host that never answered and cannot be resolved or refuses connections
                     # will not answer on the next try either: say so at once.
                     raise HostUnreachableError(
-                        f"Cannot reach {requests.utils.urlparse(url).hostname}: {why}. Check "
+                        f"Cannot reach {urlsplit(url).hostname}: {why}. Check "
                         f"setting {self.url_settings} and this machine's network"
                     ) from None
             else:

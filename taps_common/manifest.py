@@ -83,12 +83,14 @@ class SyncRunsStream(Stream):
         super().__init__(tap=tap)
         self.cp_tap = tap
 
-    def post_process(self, row: dict, context: Mapping[str, Any] | None = None) -> dict | None:
+    def post_process(
+        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """Counted like any record, so the summary's total is what the target receives."""
         self.cp_tap.stats.count_record(self.name, "")
         return row
 
-    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """One record: the outcome of every selected stream for every tenant."""
         tap = self.cp_tap
         tap.activate_completed_streams()  # deletions are announced before the manifest

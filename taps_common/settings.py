@@ -13,7 +13,7 @@ from singer_sdk import typing as th
 PAGE_SIZE_MAX = 1000
 
 
-def common_properties() -> list[th.Property]:
+def common_properties() -> list[th.Property[Any]]:
     """Settings every tap of this project has, with the same names and defaults."""
     return [
         th.Property(
@@ -39,7 +39,7 @@ def common_properties() -> list[th.Property]:
         ),
         th.Property(
             "request_timeout",
-            th.NumberType(minimum=0.001),
+            th.NumberType(exclusive_minimum=0),
             default=60,
             description="Seconds to wait for one HTTP response before retrying.",
         ),
@@ -65,7 +65,7 @@ def common_properties() -> list[th.Property]:
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType(minimum=0.01),
+            th.NumberType(exclusive_minimum=0),
             description="Optional client-side cap on the request rate for the whole API, on "
             "top of the endpoint limits the API documents.",
         ),

@@ -1,73 +1,38 @@
-"""The Tap base both taps share: settings checks, run-wide pool and stats, progress, summary."""
+"""The Tap base both taps share: the command line, the run (checks, manifest, summary, exit
+code), the run-wide scheduler and stats, progress logs."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import IO, Any
 
 import click
-from jsonschema import Draft7Validator
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.tap_base import CliTestOptionValue
 
 from taps_common.errors import ApiResponseError
-from taps_common.fanout import FanoutPool
 from taps_common.http_client import RetryPolicy
 from taps_common.manifest import MANIFEST_STREAM, SyncRunsStream, new_run_id, utc_now
 from taps_common.message_writer import BatchedMsgSpecWriter
 from taps_common.run_stats import RunStats
-from taps_common.settings import common_errors
+from taps_common.scheduler import Scheduler
+from taps_common.sdk_overrides import SettingsCheckedInOneLine
+from taps_common.streams import ApiStream
 
 DIST_NAME = "control-plane-taps"
 
 
-class ControlPlaneTap(Tap):
-    """Base tap: validates settings into one line each, owns the run's pool and counters."""
+class ControlPlaneTap(SettingsCheckedInOneLine):
+    """Base tap: validates settings into one line each, owns the run's scheduler and stats."""
 
     package_name = DIST_NAME
     message_writer_class = BatchedMsgSpecWriter  # msgspec JSON lines, records batched
     secret_settings: tuple[str, ...] = ()
-
-    # ----- settings ----------------------------------------------------------------------
-    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
-        """Tap-specific setting errors (credentials, region, ...)."""
-        return []
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        config = self._config
-        errors = self.tap_errors(config) + common_errors(config)
-        named = {e.split("'")[1] for e in errors if "'" in e}
-        schema = dict(self.config_jsonschema)
-        self.append_builtin_config(schema)
-        for err in Draft7Validator(schema).iter_errors(config):
-            text = self._describe_schema_error(err)
-            setting = text.split("'")[1] if "'" in text else ""
-            if setting not in named:
-                named.add(setting)
-                errors.append(text)
-        if errors and raise_errors:
-            lines = [f"{self.name}: {e}" for e in errors]
-            raise ConfigValidationError(lines[0], errors=lines, schema=None)
-        return errors
-
-    def _describe_schema_error(self, err: Any) -> str:
-        path = ".".join(str(p) for p in err.absolute_path)
-        if err.validator == "required":
-            missing = str(err.message).split("'")[1] if "'" in str(err.message) else "?"
-            return f"setting '{(path + '.') if path else ''}{missing}' is missing"
-        name = path or "?"
-        limits = {
-            "minimum": f"must be at least {err.validator_value}",
-            "maximum": f"must be at most {err.validator_value}",
-            "type": f"must be of type {err.validator_value}",
-            "enum": f"must be one of {err.validator_value}",
-            "format": f"must be a valid {err.validator_value}",
-        }
-        # Never echo the value itself: it may be a credential.
-        return f"setting '{name}' {limits.get(err.validator, 'is not valid')}"
 
     # ----- run-wide machinery --------------------------------------------------------------
     @cached_property
@@ -76,9 +41,31 @@ class ControlPlaneTap(Tap):
         return RunStats()
 
     @cached_property
-    def fanout(self) -> FanoutPool:
-        """The bounded worker pool for per-parent requests."""
-        return FanoutPool(int(self.config.get("max_concurrency", 8)))
+    def scheduler(self) -> Scheduler:
+        """The run's scheduler: request slots, worker pool, results waiting for the SDK."""
+        return Scheduler(int(self.config.get("max_concurrency", 8)))
+
+    def start_next_stream(self, stream: ApiStream[Any], context: Mapping[str, Any] | None) -> None:
+        """``stream`` has every page of ``context``: if that was its last context, start the
+        next top-level stream's first pages now, while the SDK writes this one's last records
+        (SDK thread: the next stream's bookmark is read here)."""
+        partitions: list[dict[str, Any]] = stream.partitions or [{}]
+        if dict(partitions[-1]) != dict(context or {}):
+            return
+        names = [s.name for s in self.streams.values()]
+        for candidate in list(self.streams.values())[names.index(stream.name) + 1 :]:
+            if candidate.parent_stream_type or not candidate.selected:
+                continue
+            if not isinstance(candidate, ApiStream) or not candidate.fetch_ahead:
+                return
+            first = candidate.partitions[0] if candidate.partitions else None
+            if self.scheduler.is_warm(candidate.name):
+                return
+            if self.stats.ending(candidate.name, candidate.tenant(first)):
+                return
+            candidate.remember_start(first or {})
+            self.scheduler.warm(candidate.name, first, candidate.start_pages(first))
+            return
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -114,17 +101,16 @@ class ControlPlaneTap(Tap):
         """Names of the selected API streams (the manifest itself excluded)."""
         return [s.name for s in self.streams.values() if s.selected and s.name != MANIFEST_STREAM]
 
-    def with_manifest(self, streams: list) -> list:
+    def with_manifest(self, streams: list[Stream]) -> list[Stream]:
         """The API streams followed by ``sync_runs`` (last, so it sees every outcome)."""
         return [*streams, SyncRunsStream(self)]
 
-    def load_streams(self) -> list:
-        """The SDK's order (by name), with the manifest moved last: the SDK syncs streams in
-        this order, and the manifest must see every other stream's outcome."""
-        streams = super().load_streams()
-        return [s for s in streams if s.name != MANIFEST_STREAM] + [
-            s for s in streams if s.name == MANIFEST_STREAM
-        ]
+    def manifest_last(self) -> None:
+        """The SDK syncs streams in the order of ``streams`` (by name): the manifest goes last,
+        so it sees every other stream's outcome."""
+        streams = self.streams
+        if MANIFEST_STREAM in streams:
+            streams[MANIFEST_STREAM] = streams.pop(MANIFEST_STREAM)
 
     def activate_completed_streams(self) -> None:
         """ACTIVATE_VERSION for each full-table stream that is whole (idempotent)."""
@@ -133,12 +119,47 @@ class ControlPlaneTap(Tap):
             if activate is not None:
                 activate()
 
+    # ----- command line ------------------------------------------------------------------------
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        """The SDK's sync command, running ``run_sync`` (checks, isolation, summary, exit code)
+        instead of the bare ``sync_all``."""
+        super(Tap, cls).invoke(about=about, about_format=about_format)  # --about, as the SDK
+        cls.print_version(print_fn=cls.logger.info)
+        tap = cls(
+            config=config.config if config else None,
+            state=None if state is None else json.load(state),
+            catalog=None if catalog is None else json.load(catalog),
+            parse_env_config=bool(config and config.parse_env),
+            validate_config=True,
+        )
+        tap.run_sync()
+
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        """``--test``: the SDK's callback, with bad settings or rejected credentials reported
-        as the one-line errors a sync prints (and exit 1) instead of a traceback."""
+        """``--test``: one request per API connection (``check_connection``); bad settings or
+        rejected credentials are the one-line errors a sync prints, and exit 1."""
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        config = ctx.params.get("config")
         try:
-            super().cb_test(ctx, param, value)
+            tap = cls(
+                config=config.config if config else None,
+                parse_env_config=bool(config and config.parse_env),
+                validate_config=True,
+            )
+            if value == CliTestOptionValue.Schema.value:
+                tap.write_schemas()
+            else:
+                tap.check_connection()
         except ConfigValidationError as exc:
             for error in exc.errors or [str(exc)]:
                 cls.logger.error("%s", error)
@@ -146,6 +167,7 @@ class ControlPlaneTap(Tap):
         except ApiResponseError as exc:
             cls.logger.error("%s: %s", cls.name, exc)
             ctx.exit(1)
+        ctx.exit()
 
     def check_credentials(self) -> str:
         """One request per API connection; return a one-line description of who we are."""
@@ -154,15 +176,15 @@ class ControlPlaneTap(Tap):
     def preflight(self) -> None:
         """Called before streams sync: prove the credentials with one request."""
 
-    def run_connection_test(self) -> bool:
-        """``--test``: one cheap request per API connection, then report ok or what failed."""
+    def check_connection(self) -> None:
+        """One cheap request per API connection, then say who the credentials belong to."""
         detail = self.check_credentials()
         self.logger.info("%s: credentials ok (%s)", self.name, detail)
         print(f"{self.name}: credentials ok ({detail})")
-        return True
 
-    def sync_all(self) -> None:
-        """Sync with periodic progress logs and a summary at the end."""
+    def run_sync(self) -> None:
+        """The SDK's ``sync_all`` with the credential check first, progress logs, the
+        manifest last, ACTIVATE_VERSION for whole streams, the summary and the exit code."""
         started = time.monotonic()
         stop = threading.Event()
         reporter = threading.Thread(
@@ -173,7 +195,8 @@ class ControlPlaneTap(Tap):
         ok = False
         try:
             self.preflight()
-            super().sync_all()  # a failing stream ends only itself (ApiStream.get_records)
+            self.manifest_last()
+            self.sync_all()  # a failing stream ends only itself (ApiStream.get_records)
             self.activate_completed_streams()
             ok = not self.stats.failed
         except ApiResponseError as exc:
@@ -182,7 +205,7 @@ class ControlPlaneTap(Tap):
             raise SystemExit(1) from None
         finally:
             stop.set()
-            self.fanout.shutdown()
+            self.scheduler.shutdown()
             if isinstance(self.message_writer, BatchedMsgSpecWriter):
                 self.message_writer.flush()
             self._log_summary(started, ok=ok)

@@ -181,6 +181,8 @@ class Sandbox:
         self.port = port
         self.apis: dict[str, ApiBase] = {name: _load_api(name, self.options) for name in API_NAMES}
         self.non_get_requests = 0
+        self.in_flight = 0  # API requests being answered now, and the most at once
+        self.max_in_flight = 0
         self._log: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {name: deque() for name in API_NAMES}
@@ -294,7 +296,13 @@ class Sandbox:
         }
         with self._lock:
             self._log.append(entry)
-        response = self._respond(handler, api, rel_path, query)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            response = self._respond(handler, api, rel_path, query)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if response is None:  # fault that drops the connection
             return
         entry["status"] = response.status

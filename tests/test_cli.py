@@ -101,3 +101,12 @@ def test_tokens_never_show_in_a_failing_run(make_sandbox):
     run = run_tap("tap-segment", segment_config(sb, backoff_base_seconds=0.01, max_retries=1))
     assert run.returncode == 1
     assert SEGMENT_TOKEN not in run.stdout + run.stderr
+
+
+def test_test_flag_with_good_credentials_makes_one_request_and_syncs_nothing(sandbox):
+    sandbox.reset_log()
+    run = run_tap("tap-segment", segment_config(), args=("--test",))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "credentials ok" in run.stdout
+    assert not run.records and not run.states
+    assert len(sandbox.requests("segment")) == 1

@@ -1,0 +1,91 @@
+"""A batch of parent records made ready for the SDK: detail merges, and the requests of their
+children, run in the pool ahead of the SDK (the scheduler pipelines batches).
+
+``start_batch`` runs on the SDK's thread: it decides which children need requests and reads
+their bookmarks (state is not thread-safe). The work it returns runs on a coordinator thread,
+whose requests run in the pool. ``finish_batch`` runs on the SDK's thread again: it reports
+skips and leaves each child's records with the scheduler, where the child finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from taps_common.errors import ChildNotFoundError
+from taps_common.fanout import unwrap
+
+if TYPE_CHECKING:
+    from taps_common.streams import ApiStream
+
+Record = dict[str, Any]
+Job = tuple["ApiStream[Any]", dict[str, Any]]
+
+
+@dataclass
+class BatchResult:
+    """What one batch became: its records (details merged), skips, children's results."""
+
+    records: list[Record]
+    skipped: list[ChildNotFoundError] = field(default_factory=list)
+    children: list[tuple[Job, Any]] = field(default_factory=list)
+
+
+def start_batch(
+    stream: ApiStream[Any], batch: list[Record], context: Mapping[str, Any] | None
+) -> Callable[[], BatchResult]:
+    """Plan one batch on the SDK's thread; return the work to run off it."""
+    children = stream.children_to_prefetch(context)
+    jobs_of: list[list[Job]] = [[] for _ in batch]
+    if children and stream.scheduler.max_concurrency > 1:
+        for index, record in enumerate(batch):
+            for child_ctx in stream.generate_child_contexts(record, dict(context or {})):
+                if child_ctx is None:
+                    continue
+                for child in children:
+                    child.remember_start(child_ctx)
+                    jobs_of[index].append((child, dict(child_ctx)))
+
+    def work() -> BatchResult:
+        result = _merge_details(stream, batch, context)
+        jobs = [job for index in result.kept for job in jobs_of[index]]
+        fetched = stream.scheduler.pool.map_ordered(lambda job: job[0].fetch_all(job[1]), jobs)
+        return BatchResult(result.records, result.skipped, list(zip(jobs, fetched, strict=True)))
+
+    return work
+
+
+def finish_batch(stream: ApiStream[Any], result: BatchResult) -> list[Record]:
+    """Back on the SDK's thread: report skips, leave children's records with the scheduler."""
+    for exc in result.skipped:
+        stream.note_child_skip(exc)
+    for (child, ctx), fetched in result.children:
+        stream.scheduler.hold(child.name, ctx, fetched)
+    return result.records
+
+
+@dataclass
+class _Merged:
+    records: list[Record]
+    kept: list[int]  # batch positions of the records kept
+    skipped: list[ChildNotFoundError]
+
+
+def _merge_details(
+    stream: ApiStream[Any], batch: list[Record], context: Mapping[str, Any] | None
+) -> _Merged:
+    """Each record merged with its detail GET, concurrently; a vanished one (404) skipped."""
+    if not stream.detail_path:
+        return _Merged(batch, list(range(len(batch))), [])
+    merged = stream.scheduler.pool.map_ordered(lambda rec: stream.merge_detail(rec, context), batch)
+    out = _Merged([], [], [])
+    for index, result in enumerate(merged):
+        try:
+            record = unwrap(result)
+        except ChildNotFoundError as exc:
+            out.skipped.append(exc)
+            continue
+        out.records.append(record)
+        out.kept.append(index)
+    return out
