@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from taps_common.streams import ApiStream
 
 MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
-PARALLEL_PLANS = 8  # windows (plans) of one stream fetched at once
+PARALLEL_PLANS = 16  # windows (plans) of one stream fetched at once (at most max_concurrency)
 
 Plan = dict[str, Any]
 Page = list[dict[str, Any]]

@@ -255,6 +255,9 @@ class ApiStream(ActivateVersionWhenWhole, Generic[TapT]):
         tenant = self.tenant(context)
         if self.cp_tap.stats.ending(self.name, tenant):
             self.scheduler.take(self.name, context)  # drop what was fetched ahead
+            warm = self.scheduler.take_warm(self.name, context)
+            if isinstance(warm, ReadAhead):
+                warm.close()
             return
         try:
             yield from self._records(context)

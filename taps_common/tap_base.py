@@ -25,6 +25,7 @@ from taps_common.sdk_overrides import SettingsCheckedInOneLine
 from taps_common.streams import ApiStream
 
 DIST_NAME = "control-plane-taps"
+WARM_AHEAD = 4  # top-level streams whose first pages are fetched before the SDK reaches them
 
 
 class ControlPlaneTap(SettingsCheckedInOneLine):
@@ -47,25 +48,28 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
 
     def start_next_stream(self, stream: ApiStream[Any], context: Mapping[str, Any] | None) -> None:
         """``stream`` has every page of ``context``: if that was its last context, start the
-        next top-level stream's first pages now, while the SDK writes this one's last records
-        (SDK thread: the next stream's bookmark is read here)."""
+        first pages of the next ``WARM_AHEAD`` top-level streams now, while the SDK writes
+        this one's last records (SDK thread: their bookmarks are read here). Small streams
+        then cost one latency together instead of one each."""
         partitions: list[dict[str, Any]] = stream.partitions or [{}]
         if dict(partitions[-1]) != dict(context or {}):
             return
         names = [s.name for s in self.streams.values()]
-        for candidate in list(self.streams.values())[names.index(stream.name) + 1 :]:
-            if candidate.parent_stream_type or not candidate.selected:
-                continue
+        upcoming = [
+            s
+            for s in list(self.streams.values())[names.index(stream.name) + 1 :]
+            if not s.parent_stream_type and s.selected
+        ]
+        for candidate in upcoming[:WARM_AHEAD]:
             if not isinstance(candidate, ApiStream) or not candidate.fetch_ahead:
-                return
+                continue
             first = candidate.partitions[0] if candidate.partitions else None
-            if self.scheduler.is_warm(candidate.name):
-                return
-            if self.stats.ending(candidate.name, candidate.tenant(first)):
-                return
+            if self.scheduler.is_warm(candidate.name) or self.stats.ending(
+                candidate.name, candidate.tenant(first)
+            ):
+                continue
             candidate.remember_start(first or {})
             self.scheduler.warm(candidate.name, first, candidate.start_pages(first))
-            return
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:

@@ -46,6 +46,9 @@ class SandboxOptions:
     # Answer 429 (in the API's style) above each endpoint's documented rate limit, per
     # credential, in a sliding minute: the endpoint-limits table's per_minute column.
     endpoint_rate_limits: bool = True
+    # The moment generated times are relative to (default: when the sandbox starts); two
+    # sandboxes with the same anchor serve the same audit trail, to compare runs.
+    clock_anchor: float | None = None
     # (path regex relative to the API root, kind): responses that break the API's promise.
     # kinds: invalid_json, missing_list_key, repeat_cursor, html_error, error_envelope_200,
     # scalar_in_map
