@@ -16,7 +16,7 @@ from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
-from taps_common.settings import check_api_url, common_properties
+from taps_common.settings import NUMBER_OR_TEXT, check_api_url, common_properties
 from taps_common.tap_base import ControlPlaneTap
 
 REGION_URLS = {"us": "https://api.segmentapis.com", "eu": "https://eu1.api.segmentapis.com"}
@@ -81,7 +81,7 @@ class TapSegment(ControlPlaneTap):
         ),
         th.Property(
             "audit_window_hours",
-            th.NumberType(exclusive_minimum=0),
+            NUMBER_OR_TEXT,
             default=24,
             description="Longest time window audit_events reads at once, oldest first; where "
             "events are dense, windows shrink to hold about one page each.",

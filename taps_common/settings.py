@@ -12,6 +12,17 @@ from singer_sdk import typing as th
 
 PAGE_SIZE_MAX = 1000
 
+# A number that may also arrive as text: Meltano 4.4 passes a `kind: decimal` setting set from
+# an environment variable as a Decimal it then cannot write to JSON, so meltano.yml declares
+# fractional settings as strings and the taps read "0.5" as 0.5 (range checked in
+# common_errors, with one line naming the setting).
+NUMBER_OR_TEXT = th.CustomType({"type": ["number", "string"]})
+FRACTIONAL = {  # setting -> (lowest, exclusive?)
+    "backoff_base_seconds": (0.0, False),
+    "max_requests_per_second": (0.0, True),
+    "audit_window_hours": (0.0, True),
+}
+
 
 def common_properties() -> list[th.Property[Any]]:
     """Settings every tap of this project has, with the same names and defaults."""
@@ -58,14 +69,14 @@ def common_properties() -> list[th.Property[Any]]:
         ),
         th.Property(
             "backoff_base_seconds",
-            th.NumberType(minimum=0),
+            NUMBER_OR_TEXT,
             default=1.0,
             description="First exponential backoff step for 5xx/timeouts (doubles each retry, "
             "capped at 60 s). A 429's own wait (header or body) takes precedence.",
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType(exclusive_minimum=0),
+            NUMBER_OR_TEXT,
             description="Optional client-side cap on the request rate for the whole API, on "
             "top of the endpoint limits the API documents.",
         ),
@@ -152,6 +163,17 @@ def common_errors(config: Mapping[str, Any]) -> list[str]:
         or not (1 <= page_size <= PAGE_SIZE_MAX)
     ):
         errors.append(f"setting 'page_size' must be a whole number from 1 to {PAGE_SIZE_MAX}")
+    for name, (lowest, exclusive) in FRACTIONAL.items():
+        if config.get(name) is None:
+            continue
+        try:
+            value = float(config[name])
+        except (TypeError, ValueError):
+            errors.append(f"setting '{name}' must be a number such as 0.5")
+            continue
+        if value < lowest or (exclusive and value == lowest):
+            bound = "more than" if exclusive else "at least"
+            errors.append(f"setting '{name}' must be {bound} {lowest:g}")
     conc = config.get("max_concurrency", 8)
     if not isinstance(conc, int) or isinstance(conc, bool) or conc < 1:
         errors.append("setting 'max_concurrency' must be a whole number of at least 1")
