@@ -278,6 +278,10 @@ class ApiStream(ActivateVersionWhenWhole, Generic[TapT]):
     def _records(self, context: Context) -> Iterator[Record]:
         pages = self._pages(context)
         try:
+            if not self.detail_path and not self.children_to_prefetch(context):
+                for batch in self._batches(pages, context):  # nothing to fetch per record
+                    yield from batch
+                return
             # Children of a bounded number of parents are held at once, whatever the page
             # size; the next batch is fetched while the SDK writes this one.
             yield from self.scheduler.pipelined(
