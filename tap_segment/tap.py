@@ -74,7 +74,7 @@ class TapSegment(ControlPlaneTap):
         ),
         th.Property(
             "audit_lookback_minutes",
-            th.NumberType(minimum=0),
+            th.IntegerType(minimum=0),
             default=5,
             description="audit_events re-reads this many minutes before the bookmark, for "
             "events that land late; duplicates stay within this window.",

@@ -18,6 +18,7 @@ PAGE_SIZE_MAX = 1000
 # common_errors, with one line naming the setting).
 NUMBER_OR_TEXT = th.CustomType({"type": ["number", "string"]})
 FRACTIONAL = {  # setting -> (lowest, exclusive?)
+    "request_timeout": (0.0, True),
     "backoff_base_seconds": (0.0, False),
     "max_requests_per_second": (0.0, True),
     "audit_window_hours": (0.0, True),
@@ -50,7 +51,7 @@ def common_properties() -> list[th.Property[Any]]:
         ),
         th.Property(
             "request_timeout",
-            th.NumberType(exclusive_minimum=0),
+            NUMBER_OR_TEXT,
             default=60,
             description="Seconds to wait for one HTTP response before retrying.",
         ),
@@ -62,7 +63,7 @@ def common_properties() -> list[th.Property[Any]]:
         ),
         th.Property(
             "max_retry_wait_seconds",
-            th.NumberType(minimum=0),
+            th.IntegerType(minimum=0),
             default=600,
             description="Longest total wait for one request's retries; a Retry-After longer "
             "than this ends the run with a clear error instead of waiting.",
@@ -97,7 +98,7 @@ def common_properties() -> list[th.Property[Any]]:
         ),
         th.Property(
             "progress_interval_seconds",
-            th.NumberType(minimum=1),
+            th.IntegerType(minimum=1),
             default=30,
             description="How often long runs log per-stream record and request counts.",
         ),
