@@ -1,5 +1,6 @@
 """What happens to a record between the API and stdout: parent keys added from the context,
-fields the schema does not declare kept (and reported once), secrets redacted.
+fields the schema does not declare kept (and reported once), empty timestamps made null,
+secrets redacted.
 
 Runs on the SDK's thread (``post_process``) and, for context keys, wherever pages are walked.
 """
@@ -43,6 +44,14 @@ def keep_unknown_fields(
         extra = row.setdefault(extra_column, {})
         for key in unknown:
             extra[key] = row.pop(key)
+
+
+def empty_times_as_null(row: dict[str, Any], fields: Iterable[str]) -> None:
+    """An API that sends ``""`` for a timestamp means "none": a date-time column (and the
+    schema) takes null, not an empty string (target-postgres refuses it)."""
+    for name in fields:
+        if row.get(name) == "":
+            row[name] = None
 
 
 def redact(

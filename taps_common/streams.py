@@ -97,6 +97,7 @@ class ApiStream(ActivateVersionWhenWhole, Generic[TapT]):
         self._child_skips = 0
         self._starts: dict[tuple[Any, ...], Any] = {}
         self._declared_cache: frozenset[str] | None = None
+        self._date_time_cache: tuple[str, ...] | None = None
 
     # ----- hooks each API implements -------------------------------------------------------
     def client_for(self, context: Context) -> ApiHttpClient:
@@ -200,6 +201,17 @@ class ApiStream(ActivateVersionWhenWhole, Generic[TapT]):
         if self._declared_cache is None:
             self._declared_cache = frozenset(self.schema.get("properties", {}))
         return self._declared_cache
+
+    @property
+    def date_time_fields(self) -> tuple[str, ...]:
+        """Top-level fields the schema declares ``format: date-time`` (cached)."""
+        if self._date_time_cache is None:
+            self._date_time_cache = tuple(
+                name
+                for name, prop in self.schema.get("properties", {}).items()
+                if isinstance(prop, dict) and prop.get("format") == "date-time"
+            )
+        return self._date_time_cache
 
     def url_path(self, context: Context, template: str | None = None) -> str:
         """Fill ``{placeholders}`` from the context."""
@@ -385,11 +397,13 @@ class ApiStream(ActivateVersionWhenWhole, Generic[TapT]):
         return self.get_starting_timestamp(dict(context) if context else None)
 
     def post_process(self, row: Record, context: Context = None) -> Record | None:
-        """Count, keep undeclared fields, redact secrets (unless redact_secrets is false)."""
+        """Count, keep undeclared fields, empty timestamps as null, redact secrets (unless
+        redact_secrets is false)."""
         self.cp_tap.stats.count_record(self.name, self.tenant(context))
         record_shaping.keep_unknown_fields(
             row, self.declared, self.extra_fields_column, self.warn_once
         )
+        record_shaping.empty_times_as_null(row, self.date_time_fields)
         if not self.config.get("redact_secrets", True):
             return row
         return record_shaping.redact(
