@@ -18,10 +18,12 @@ def messages_per_stream(run: TapRun) -> dict[str, list[dict]]:
 
 
 def states_without_manifest(run: TapRun) -> list[dict]:
-    """Every STATE in order, the manifest's own bookmark (finish time) removed."""
+    """Every STATE in order, less what is the run's own clock (manifest, signpost)."""
     out = []
     for state in run.states:
         bookmarks = {k: v for k, v in state.get("bookmarks", {}).items() if k != "sync_runs"}
+        for bookmark in bookmarks.values():  # the SDK's signpost: the run's start instant
+            bookmark.pop("replication_key_signpost", None)
         out.append(bookmarks)
     return out
 
