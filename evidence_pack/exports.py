@@ -19,11 +19,12 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidence_pack.data import Evidence
+from evidence_pack.data import MART_COLUMNS, Evidence
 from evidence_pack.diagram import tables_of, unique_flows
 
 VANTA_COLUMNS = [
@@ -96,67 +97,65 @@ def reviewable(ev: Evidence) -> dict[tuple[str, str], list[dict[str, Any]]]:
     return out
 
 
-def vanta_files(ev: Evidence) -> dict[str, str]:
-    """One Vanta access file per system and tenant."""
+def _access_files(
+    ev: Evidence,
+    folder: str,
+    columns: list[str],
+    row: Callable[[dict[str, Any], str, str], list[Any]],
+) -> dict[str, str]:
+    """One access file per system and tenant; ``row`` gets an account, its creation day and
+    its deactivation day ("" while active) and returns the file's columns."""
     gone = deactivated_on(ev)
     files: dict[str, str] = {}
     for (system, tenant), accounts in sorted(reviewable(ev).items()):
         rows = []
         for a in accounts:
-            removed = a["status"] == "removed"
             when = gone.get((system, tenant, str(a["account_id"])), a["last_seen_at"])
-            rows.append(
-                [
-                    a["name"] or a["email"] or a["account_id"],
-                    a["email"] or "No owner",
-                    ", ".join(a["roles"]),
-                    "Active" if a["status"] == "active" else "Deactivated",
-                    _day(a["created_at"] or a["first_seen_at"]),
-                    _day(when) if removed else "",
-                ]
-            )
-        files[f"vanta/{safe_name(system)}-{safe_name(tenant)}.csv"] = csv_text(VANTA_COLUMNS, rows)
+            created = _day(a["created_at"] or a["first_seen_at"])
+            rows.append(row(a, created, _day(when) if a["status"] == "removed" else ""))
+        files[f"{folder}/{safe_name(system)}-{safe_name(tenant)}.csv"] = csv_text(columns, rows)
     return files
+
+
+def vanta_files(ev: Evidence) -> dict[str, str]:
+    """One Vanta access file per system and tenant."""
+    return _access_files(
+        ev,
+        "vanta",
+        VANTA_COLUMNS,
+        lambda a, created, gone: [
+            a["name"] or a["email"] or a["account_id"],
+            a["email"] or "No owner",
+            ", ".join(a["roles"]),
+            "Active" if a["status"] == "active" else "Deactivated",
+            created,
+            gone,
+        ],
+    )
 
 
 def drata_files(ev: Evidence) -> dict[str, str]:
     """One Drata user list per system and tenant."""
-    gone = deactivated_on(ev)
-    files: dict[str, str] = {}
-    for (system, tenant), accounts in sorted(reviewable(ev).items()):
-        rows = []
-        for a in accounts:
-            removed = a["status"] == "removed"
-            when = gone.get((system, tenant, str(a["account_id"])), a["last_seen_at"])
-            rows.append(
-                [
-                    a["name"] or "",
-                    a["email"] or "",
-                    a["account_id"],
-                    ", ".join(a["roles"]),
-                    "Active" if a["status"] == "active" else "Inactive",
-                    _day(a["created_at"] or a["first_seen_at"]),
-                    _day(when) if removed else "",
-                ]
-            )
-        files[f"drata/{safe_name(system)}-{safe_name(tenant)}.csv"] = csv_text(DRATA_COLUMNS, rows)
-    return files
+    return _access_files(
+        ev,
+        "drata",
+        DRATA_COLUMNS,
+        lambda a, created, gone: [
+            a["name"] or "",
+            a["email"] or "",
+            a["account_id"],
+            ", ".join(a["roles"]),
+            "Active" if a["status"] == "active" else "Inactive",
+            created,
+            gone,
+        ],
+    )
 
 
 def table_files(ev: Evidence) -> dict[str, str]:
     """The page's tables in full, for a reviewer's own tools."""
     access_cols = list(ev.access_review[0].keys()) if ev.access_review else []
-    change_cols = [
-        "seen_at",
-        "system",
-        "tenant_id",
-        "account_id",
-        "email",
-        "change",
-        "resource",
-        "before",
-        "after",
-    ]
+    change_cols = MART_COLUMNS["access_changes"]
     runs_rows = [
         [
             tr.tap,
