@@ -11,13 +11,20 @@ and the spec disagree.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts import endpoint_tables
+from tap_fivetran.client import FivetranStream
+from tap_fivetran.streams import STREAM_TYPES
+from taps_common.endpoint_limits import EndpointLimit, RateLimit
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "fivetran-rest-api.json"
 OUT = ROOT / "schemas" / "fivetran"
+ENDPOINTS_MODULE = ROOT / "tap_fivetran" / "endpoints.py"
 
 FREE_FORM = {"type": ["object", "null"], "additionalProperties": True}
 STRING_KEY = {"type": ["string"]}
@@ -38,105 +45,64 @@ class Source:
     note: str = ""
 
 
-def _key(name: str) -> dict:
-    return {name: dict(STRING_KEY)}
-
-
 MEMBERSHIP = "MembershipResponse items name the other side 'id'; the record renames it."
 
-STREAMS: dict[str, Source] = {
-    "accounts": Source(("/v1/account/info",), ("account_id",)),
-    "groups": Source(("/v1/groups",), ("id",)),
-    "destinations": Source(("/v1/destinations", "/v1/destinations/{destinationId}"), ("id",)),
-    "destination_certificates": Source(
-        ("/v1/destinations/{destinationId}/certificates",),
-        ("destination_id", "id"),
-        add=_key("destination_id"),
-    ),
-    "destination_fingerprints": Source(
-        ("/v1/destinations/{destinationId}/fingerprints",),
-        ("destination_id", "id"),
-        add=_key("destination_id"),
-    ),
-    "connections": Source(("/v1/connections", "/v1/connections/{connectionId}"), ("id",)),
-    "connection_schemas": Source(
-        ("/v1/connections/{connectionId}/schemas",),
-        ("connection_id",),
-        add=_key("connection_id"),
-        note="One record per connection: the whole schema config (schemas map kept whole).",
-    ),
-    "connection_tables": Source(
-        ("/v1/connections/{connectionId}/schemas",),
-        ("connection_id", "schema_name", "table_name"),
-        note="One record per table of the schema config; its columns are connection_columns.",
-    ),
-    "connection_columns": Source(
-        ("/v1/connections/{connectionId}/schemas",),
-        ("connection_id", "schema_name", "table_name", "column_name"),
-        note="One record per column the schema config lists (user-overridden columns).",
-    ),
-    "connection_certificates": Source(
-        ("/v1/connections/{connectionId}/certificates",),
-        ("connection_id", "id"),
-        add=_key("connection_id"),
-    ),
-    "connection_fingerprints": Source(
-        ("/v1/connections/{connectionId}/fingerprints",),
-        ("connection_id", "id"),
-        add=_key("connection_id"),
-    ),
-    "users": Source(("/v1/users",), ("id",)),
-    "user_group_memberships": Source(
-        ("/v1/users/{userId}/groups",),
-        ("user_id", "group_id"),
-        add=_key("user_id"),
-        rename={"id": "group_id"},
-        note=MEMBERSHIP,
-    ),
-    "user_connection_memberships": Source(
-        ("/v1/users/{userId}/connections",),
-        ("user_id", "connection_id"),
-        add=_key("user_id"),
-        rename={"id": "connection_id"},
-        note=MEMBERSHIP,
-    ),
-    "teams": Source(("/v1/teams",), ("id",)),
-    "team_user_memberships": Source(
-        ("/v1/teams/{teamId}/users",), ("team_id", "user_id"), add=_key("team_id")
-    ),
-    "team_group_memberships": Source(
-        ("/v1/teams/{teamId}/groups",),
-        ("team_id", "group_id"),
-        add=_key("team_id"),
-        rename={"id": "group_id"},
-        note=MEMBERSHIP,
-    ),
-    "team_connection_memberships": Source(
-        ("/v1/teams/{teamId}/connections",),
-        ("team_id", "connection_id"),
-        add=_key("team_id"),
-        rename={"id": "connection_id"},
-        note=MEMBERSHIP,
-    ),
-    "roles": Source(("/v1/roles",), ("name",)),
-    "webhooks": Source(("/v1/webhooks",), ("id",)),
-    "system_keys": Source(("/v1/system-keys",), ("id",)),
-    "transformations": Source(("/v1/transformations",), ("id",)),
-    "transformation_projects": Source(("/v1/transformation-projects",), ("id",)),
-    "private_links": Source(("/v1/private-links",), ("id",)),
-    "proxy_agents": Source(("/v1/proxy",), ("id",)),
-    "proxy_agent_connections": Source(
-        ("/v1/proxy/{agentId}/connections",),
-        ("agent_id", "connection_id"),
-        add=_key("agent_id"),
-        rename={"id": "connection_id"},
-    ),
-    "hybrid_deployment_agents": Source(("/v1/hybrid-deployment-agents",), ("id",)),
-    "log_services": Source(("/v1/external-logging",), ("id",)),
-    "external_secrets_managers": Source(("/v1/external-secrets-managers",), ("id",)),
-    "connector_sdk_packages": Source(("/v1/connector-sdk/packages",), ("id",)),
-    "connector_types": Source(("/v1/metadata/connector-types",), ("id",)),
+# What a schema says beyond its endpoints' models: the one table entry a new stream may need
+# (most need none). Everything else comes from the stream classes (tap_fivetran/streams.py:
+# path, detail path, primary keys, renamed fields, the parent key in the path) and the spec.
+NOTES: dict[str, str] = {
+    "connection_schemas": "One record per connection: the whole schema config (schemas map "
+    "kept whole).",
+    "connection_tables": "One record per table of the schema config; its columns are "
+    "connection_columns.",
+    "connection_columns": "One record per column the schema config lists (user-overridden "
+    "columns).",
+    "user_group_memberships": MEMBERSHIP,
+    "user_connection_memberships": MEMBERSHIP,
+    "team_group_memberships": MEMBERSHIP,
+    "team_connection_memberships": MEMBERSHIP,
 }
+# Streams whose schema is written by hand (their endpoint is not in the spec snapshot).
+HAND_WRITTEN = ("connection_sync_history",)
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def spec_path(spec: dict[str, Any], template: str) -> str:
+    """The spec's own template for a stream's path (placeholder names differ)."""
+    [found] = [p for p in spec["paths"] if _shape(p) == _shape(template)]
+    return found
+
+
+def stream_source(stream: type[FivetranStream], spec: dict[str, Any]) -> Source:
+    """A stream class read against the spec. A stream with no path of its own is derived from
+    its parent's response (tables and columns of the schema config)."""
+    parent = stream.parent_stream_type
+    own = stream.path or (parent.path if parent else "")
+    paths = tuple(spec_path(spec, p) for p in (own, stream.detail_path) if p)
+    added = re.findall(r"\{(\w+)\}", stream.path) if stream.path else []
+    return Source(
+        paths,
+        tuple(stream.primary_keys or ()),
+        add={name: dict(STRING_KEY) for name in added},
+        rename=dict(stream.rename_fields or {}),
+        note=NOTES.get(stream.name, ""),
+    )
+
+
+def stream_sources(spec: dict[str, Any]) -> dict[str, Source]:
+    """Stream name -> where its records come from, for every stream the tap declares."""
+    unknown = set(NOTES) - {stream.name for stream in STREAM_TYPES}
+    if unknown:
+        raise ValueError(f"NOTES names streams the tap does not declare: {sorted(unknown)}")
+    return {
+        stream.name: stream_source(stream, spec)
+        for stream in STREAM_TYPES
+        if stream.name not in HAND_WRITTEN
+    }
+
 
 # Not in the spec snapshot (docs-only endpoint): hand-written, open to fields the spec lacks.
 SYNC_HISTORY = {
@@ -266,7 +232,7 @@ def build_schemas() -> dict[str, dict]:
     """Stream name -> schema, from the spec."""
     conv = Converter(json.loads(SPEC.read_text()))
     out: dict[str, dict] = {}
-    for stream, source in STREAMS.items():
+    for stream, source in stream_sources(conv.spec).items():
         props: dict[str, Any] = {}
         described = [f"GET {path}" for path in source.paths]
         if stream in ("connection_tables", "connection_columns"):
@@ -315,6 +281,53 @@ def _schema_config_level(conv: Converter, stream: str) -> dict[str, Any]:
     return {**{k: conv.convert(v, k) for k, v in fields.items()}, **names}
 
 
+# The account allows 20,000 requests an hour in all (paid plans; shared research notes).
+ACCOUNT_LIMIT = RateLimit(requests=20_000, seconds=3600)
+# Documented endpoints the spec snapshot lacks: their rows are written here.
+NOT_IN_SPEC = {
+    "/v1/connections/{connectionId}/sync-history": EndpointLimit(
+        "/v1/connections/{connectionId}/sync-history",
+        note="documented, not in the spec snapshot: start_time/end_time at most 7 days apart",
+    )
+}
+
+
+def endpoint_limit(spec: dict[str, Any], template: str) -> EndpointLimit:
+    """A GET as the spec documents it: lists take ``limit`` (1..1000, the pagination docs say
+    so for all), single objects take none; required query parameters as declared."""
+    for path, limit in NOT_IN_SPEC.items():
+        if _shape(path) == _shape(template):
+            return limit
+    path = spec_path(spec, template)
+    params = [p for p in spec["paths"][path]["get"].get("parameters", []) if "name" in p]
+    return EndpointLimit(
+        path,
+        page_max=1000 if any(p["name"] == "limit" for p in params) else None,
+        required=tuple(p["name"] for p in params if p.get("required") and p.get("in") == "query"),
+    )
+
+
+def endpoints_module(spec: dict[str, Any]) -> str:
+    """The text of tap_fivetran/endpoints.py: one row per GET the streams make."""
+    rows: dict[str, EndpointLimit] = {}
+    for stream in STREAM_TYPES:
+        for template in (stream.path, stream.detail_path):
+            if template:
+                limit = endpoint_limit(spec, template)
+                rows.setdefault(limit.path, limit)
+    return endpoint_tables.render_module(
+        doc="Fivetran's endpoint limits (REST API spec and shared research notes), one row per "
+        "GET\nthe tap makes. Every list takes ``limit`` 1..1000 (default 100); the account "
+        "allows 20,000\nrequests an hour in all (paid plans), which the limiter keeps to. Paths "
+        "are the spec's own\ntemplates.",
+        generator="scripts/generate_fivetran_schemas.py",
+        variable="FIVETRAN_ENDPOINTS",
+        api="Fivetran",
+        limits=rows.values(),
+        account_limit=ACCOUNT_LIMIT,
+    )
+
+
 def render(schema: dict) -> str:
     """Stable text: sorted keys, 2-space indent, trailing newline."""
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
@@ -329,7 +342,11 @@ def main() -> None:
             stale.unlink()
     for name, schema in schemas.items():
         (OUT / f"{name}.json").write_text(render(schema))
-    print(f"Wrote {len(schemas)} schemas to {OUT.relative_to(ROOT)}")
+    endpoint_tables.write(ENDPOINTS_MODULE, endpoints_module(json.loads(SPEC.read_text())))
+    print(
+        f"Wrote {len(schemas)} schemas to {OUT.relative_to(ROOT)} and the endpoint limits to"
+        f" {ENDPOINTS_MODULE.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

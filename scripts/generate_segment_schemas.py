@@ -20,9 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts import endpoint_tables
+from tap_segment.client import SegmentStream
+from tap_segment.streams import STREAM_TYPES
+from taps_common.endpoint_limits import EndpointLimit
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "segment-public-api.v73.2.0.derived.json"
 OUT_DIR = ROOT / "schemas" / "segment"
+ENDPOINTS_MODULE = ROOT / "tap_segment" / "endpoints.py"
 
 Schema = dict[str, Any]
 
@@ -36,7 +42,7 @@ class StreamSource:
     """Where a stream's records come from in the spec, and what the tap adds to them."""
 
     operation_id: str
-    data_key: str  # list key (or single-object key) under ``data``
+    data_key: str  # list key (or single-object key) under ``data``; "" = ``data`` itself
     model: str | None  # item model; None when the items are plain strings
     primary_keys: tuple[str, ...]
     parent_key: str | None = None
@@ -46,228 +52,56 @@ class StreamSource:
     note: str = ""
 
 
-def _usage(operation_id: str, data_key: str, model: str, *keys: str) -> StreamSource:
-    return StreamSource(
-        operation_id,
-        data_key,
-        model,
-        keys,
-        replication_key="timestamp",
-        extra={"period": {**STRING, "description": "First day of the month requested."}},
-        note="One request per month (period); values are cumulative within the month.",
-    )
+@dataclass(frozen=True)
+class Shaping:
+    """What a stream's record holds beyond its endpoint's model: the one table entry a new
+    stream may need (most need none)."""
+
+    extra: Mapping[str, Schema] = field(default_factory=dict)  # fields the tap adds
+    drop: tuple[str, ...] = ()  # model fields the record does not carry
+    note: str = ""
 
 
-# stream name -> source. Primary keys follow the contract (STREAMS.md): every one but the
-# workspace's begins with workspaceId, so several workspaces share a table.
-# PK fields that are optional in the model are still declared non-null (they are keys):
+EMAIL: Schema = {"type": ["string"], "description": "The invited email address."}
+PLAIN_EMAILS = Shaping(
+    extra={"email": EMAIL}, note="Items are plain email strings; each becomes a record {email}."
+)
+USAGE = Shaping(
+    extra={"period": {**STRING, "description": "First day of the month requested."}},
+    note="One request per month (period); values are cumulative within the month.",
+)
+
+# Everything else comes from the stream classes (tap_segment/streams.py: path, records key,
+# primary keys, replication key) and the spec (operation, item model). Primary keys follow the
+# contract (STREAMS.md): every one but the workspace's begins with workspaceId. PK fields that
+# are optional in the model are still declared non-null (they are keys):
 #   tracking_plan_rules.key (RuleV1.key is optional), functions.id (ListFunctionItemV1.id is
 #   optional), events_volume eventName/eventType (optional in SourceEventVolumeV1; the
 #   tap always groups by them and writes '' when absent; sourceId is source.id).
-STREAMS: dict[str, StreamSource] = {
-    "workspaces": StreamSource("getWorkspace", "workspace", "WorkspaceV1", ("id",)),
-    "sources": StreamSource("listSources", "sources", "SourceV1", ("workspaceId", "id")),
-    # data_key "" = the whole ``data`` object is the record (here {sourceId, settings}).
-    "source_settings": StreamSource(
-        "listSchemaSettingsInSource",
-        "",
-        "ListSchemaSettingsInSourceV1Output",
-        ("workspaceId", "sourceId"),
-        parent_key="sourceId",
-        note="The record is data as it is: sourceId and one settings object.",
+SHAPING: dict[str, Shaping] = {
+    "source_settings": Shaping(
+        note="The record is data as it is: sourceId and one settings object."
     ),
-    "source_connected_warehouses": StreamSource(
-        "listConnectedWarehousesFromSource",
-        "warehouses",
-        "WarehouseV1",
-        ("workspaceId", "sourceId", "id"),
-        parent_key="sourceId",
-    ),
-    "destinations": StreamSource(
-        "listDestinations", "destinations", "DestinationV1", ("workspaceId", "id")
-    ),
-    "destination_filters": StreamSource(
-        "listFiltersFromDestination",
-        "filters",
-        "DestinationFilterV1",
-        ("workspaceId", "id"),
-        parent_key="destinationId",
-    ),
-    "destination_subscriptions": StreamSource(
-        "listSubscriptionsFromDestination",
-        "subscriptions",
-        "DestinationSubscription",
-        ("workspaceId", "id"),
-        parent_key="destinationId",
-    ),
-    "warehouses": StreamSource(
-        "listWarehouses", "warehouses", "WarehouseV1", ("workspaceId", "id")
-    ),
-    "warehouse_connection_states": StreamSource(
-        "getConnectionStateFromWarehouse",
-        "connectionState",
-        None,
-        ("workspaceId", "warehouseId"),
-        parent_key="warehouseId",
-        extra={"connectionState": {**STRING, "description": "The Warehouse connection state."}},
-        note="The record is data (connectionState) plus the warehouse id.",
-    ),
-    "warehouse_syncs": StreamSource(
-        "listSyncsFromWarehouse",
-        "reports",
-        "SyncV1",
-        ("workspaceId", "warehouseId", "sourceId", "start"),
-        parent_key="warehouseId",
-    ),
-    "tracking_plans": StreamSource(
-        "listTrackingPlans", "trackingPlans", "TrackingPlanV1", ("workspaceId", "id")
-    ),
-    "tracking_plan_rules": StreamSource(
-        "listRulesFromTrackingPlan",
-        "rules",
-        "RuleV1",
-        ("workspaceId", "trackingPlanId", "type", "key", "version"),
-        parent_key="trackingPlanId",
-    ),
-    "tracking_plan_sources": StreamSource(
-        "listSourcesFromTrackingPlan",
-        "sources",
-        "SourceV1",
-        ("workspaceId", "trackingPlanId", "id"),
-        parent_key="trackingPlanId",
-    ),
-    "transformations": StreamSource(
-        "listTransformations", "transformations", "TransformationV1", ("workspaceId", "id")
+    "warehouse_connection_states": Shaping(
+        note="The record is data (connectionState) plus the warehouse id."
     ),
     # ListFunctionItemV1 already declares resourceType; the tap fills it from the request.
-    "functions": StreamSource(
-        "listFunctions",
-        "functions",
-        "ListFunctionItemV1",
-        ("workspaceId", "id"),
-        note="Listed once per resourceType.",
-    ),
-    "users": StreamSource("listUsers", "users", "UserV1", ("workspaceId", "id")),
-    "user_groups": StreamSource(
-        "listUserGroups", "userGroups", "UserGroupV1", ("workspaceId", "id")
-    ),
-    "user_group_members": StreamSource(
-        "listUsersFromUserGroup",
-        "users",
-        "MinimalUserV1",
-        ("workspaceId", "userGroupId", "id"),
-        parent_key="userGroupId",
-    ),
-    "user_group_invites": StreamSource(
-        "listInvitesFromUserGroup",
-        "emails",
-        None,
-        ("workspaceId", "userGroupId", "email"),
-        parent_key="userGroupId",
-        extra={"email": {"type": ["string"], "description": "The invited email address."}},
-        note="Items are plain email strings; each becomes a record {email}.",
-    ),
-    "roles": StreamSource("listRoles", "roles", "RoleV1", ("workspaceId", "id")),
-    "invites": StreamSource(
-        "listInvites",
-        "invites",
-        None,
-        ("workspaceId", "email"),
-        extra={"email": {"type": ["string"], "description": "The invited email address."}},
-        note="Items are plain email strings; each becomes a record {email}.",
-    ),
-    "labels": StreamSource("listLabels", "labels", "LabelV1", ("workspaceId", "key", "value")),
-    "audit_events": StreamSource(
-        "listAuditEvents",
-        "events",
-        "AuditEventV1",
-        ("workspaceId", "id"),
-        replication_key="timestamp",
-    ),
-    "regulations": StreamSource(
-        "listWorkspaceRegulations", "regulations", "RegulationListEntryV1", ("workspaceId", "id")
-    ),
-    "suppressions": StreamSource(
-        "listSuppressions",
-        "suppressed",
-        "SuppressedInner",
-        ("workspaceId", "subjectType", "subjectId"),
+    "functions": Shaping(note="Listed once per resourceType."),
+    "user_group_invites": PLAIN_EMAILS,
+    "invites": PLAIN_EMAILS,
+    "suppressions": Shaping(
         extra={"subjectId": {"type": ["string"], "description": "One of the item's subjectIds."}},
         drop=("subjectIds",),
         note="One record per entry of the item's subjectIds.",
     ),
-    "credentials": StreamSource(
-        "listCredentials", "credentials", "CredentialV1", ("workspaceId", "id")
-    ),
-    "usage_api_calls_daily": _usage(
-        "getDailyWorkspaceAPICallsUsage",
-        "dailyWorkspaceAPICallsUsage",
-        "APICallSnapshotV1",
-        "workspaceId",
-        "timestamp",
-    ),
-    "usage_api_calls_sources_daily": _usage(
-        "getDailyPerSourceAPICallsUsage",
-        "dailyPerSourceAPICallsUsage",
-        "SourceAPICallSnapshotV1",
-        "workspaceId",
-        "sourceId",
-        "timestamp",
-    ),
-    "usage_mtu_daily": _usage(
-        "getDailyWorkspaceMTUUsage",
-        "dailyWorkspaceMTUUsage",
-        "MtuSnapshotV1",
-        "workspaceId",
-        "timestamp",
-    ),
-    "usage_mtu_sources_daily": _usage(
-        "getDailyPerSourceMTUUsage",
-        "dailyPerSourceMTUUsage",
-        "UsersPerSourceSnapshotV1",
-        "workspaceId",
-        "sourceId",
-        "timestamp",
-    ),
-    "spaces": StreamSource("listSpaces", "spaces", "Space", ("workspaceId", "id")),
-    "audiences": StreamSource(
-        "listAudiences",
-        "audiences",
-        "AudienceSummaryWithAudienceTypeAndLookback",
-        ("workspaceId", "id"),
-        parent_key="spaceId",
-    ),
-    "computed_traits": StreamSource(
-        "listComputedTraits",
-        "computedTraits",
-        "ComputedTraitSummary",
-        ("workspaceId", "id"),
-        parent_key="spaceId",
-    ),
-    "reverse_etl_models": StreamSource(
-        "listReverseEtlModels", "models", "ReverseEtlModel", ("workspaceId", "id")
-    ),
-    "catalog_sources": StreamSource(
-        "getSourcesCatalog", "sourcesCatalog", "SourceMetadataV1", ("workspaceId", "id")
-    ),
-    "catalog_destinations": StreamSource(
-        "getDestinationsCatalog",
-        "destinationsCatalog",
-        "DestinationMetadataV1",
-        ("workspaceId", "id"),
-    ),
-    "catalog_warehouses": StreamSource(
-        "getWarehousesCatalog", "warehousesCatalog", "WarehouseMetadataV1", ("workspaceId", "id")
-    ),
+    "usage_api_calls_daily": USAGE,
+    "usage_api_calls_sources_daily": USAGE,
+    "usage_mtu_daily": USAGE,
+    "usage_mtu_sources_daily": USAGE,
     # SourceEventVolumeV1 carries a time series; a row keyed on timestamp is one datapoint of
     # it (series[].time -> timestamp, series[].count -> count), grouped by eventName,
     # eventType and source.
-    "events_volume": StreamSource(
-        "getEventsVolumeFromWorkspace",
-        "result",
-        "SourceEventVolumeV1",
-        ("workspaceId", "timestamp", "eventName", "eventType", "sourceId"),
-        replication_key="timestamp",
+    "events_volume": Shaping(
         extra={
             "timestamp": {"type": ["string"], "description": "Start of the day (series[].time)."},
             "sourceId": {"type": ["string"], "description": "source.id, as a flat key column."},
@@ -276,6 +110,41 @@ STREAMS: dict[str, StreamSource] = {
         note="Granularity DAY, grouped by eventName, eventType and source.",
     ),
 }
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def stream_source(stream: type[SegmentStream], spec: Mapping[str, Any]) -> StreamSource:
+    """A stream class read against the spec: the GET at its path, the model under its key."""
+    [op] = [o for o in spec["get_operations"] if _shape(o["path"]) == _shape(stream.path)]
+    data_key = stream.records_key or stream.object_key or ""
+    if not data_key:
+        model: str | None = op["data_model"]
+    else:
+        served = dict(zip(op["list_keys"], op["item_models"], strict=True))
+        served.update({k["key"]: k["type"] for k in op["single_keys"]})
+        if data_key not in served:
+            raise ValueError(f"{stream.name}: {op['operationId']} has no data.{data_key}")
+        model = None if served[data_key] == "string" else served[data_key]
+    placeholders = re.findall(r"\{(\w+)\}", op["path"])
+    # The SDK's replication_key is a property; an incremental stream's class sets a string.
+    declared = getattr(stream, "replication_key", None)
+    replication_key = declared if isinstance(declared, str) else None
+    shaping = SHAPING.get(stream.name, Shaping())
+    return StreamSource(
+        op["operationId"],
+        data_key,
+        model,
+        tuple(stream.primary_keys or ()),
+        parent_key=placeholders[-1] if placeholders else None,
+        replication_key=replication_key,
+        extra=shaping.extra,
+        drop=shaping.drop,
+        note=shaping.note,
+    )
+
 
 # Spec fields typed ``any`` that are always JSON objects: kept as free-form objects.
 OBJECT_OVERRIDES = {("RuleV1", "jsonSchema")}
@@ -446,10 +315,68 @@ def load_spec() -> dict[str, Any]:
     return json.loads(SPEC.read_text(encoding="utf-8"))
 
 
+def stream_sources(spec: Mapping[str, Any]) -> dict[str, StreamSource]:
+    """Stream name -> where its records come from, for every stream the tap declares."""
+    unknown = set(SHAPING) - {stream.name for stream in STREAM_TYPES}
+    if unknown:
+        raise ValueError(f"SHAPING names streams the tap does not declare: {sorted(unknown)}")
+    return {stream.name: stream_source(stream, spec) for stream in STREAM_TYPES}
+
+
+STREAMS = stream_sources(load_spec())
+
+
 def build_schemas() -> dict[str, dict]:
     """Stream name -> schema dict, for every tap-segment stream."""
     spec = load_spec()
-    return {name: stream_schema(name, src, spec) for name, src in STREAMS.items()}
+    return {name: stream_schema(name, src, spec) for name, src in stream_sources(spec).items()}
+
+
+def page_range(op: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(low, high) of ``pagination.count``, from the pagination model's description ("must
+    be between 1 and 1000"); None for an endpoint that takes no pagination."""
+    for param in op["parameters"]:
+        model = spec["models"].get(param["type"])
+        if param["name"] != "pagination" or not model:
+            continue
+        [count] = [p for p in model["properties"] if p["name"] == "count"]
+        low, high = re.findall(r"between (\d+) and (\d+)", count["description"])[0]
+        return int(low), int(high)
+    return None
+
+
+def endpoint_limits(spec: Mapping[str, Any]) -> list[EndpointLimit]:
+    """One row per GET the streams make, as the spec documents it."""
+    rows: dict[str, EndpointLimit] = {}
+    for stream in STREAM_TYPES:
+        [op] = [o for o in spec["get_operations"] if _shape(o["path"]) == _shape(stream.path)]
+        pages = page_range(op, spec)
+        rows.setdefault(
+            op["path"],
+            EndpointLimit(
+                op["path"],
+                page_max=pages[1] if pages else None,
+                page_min=pages[0] if pages else 1,
+                per_minute=op["endpoint_rate_limit_per_minute"],
+                required=tuple(
+                    p["name"] for p in op["parameters"] if p["required"] and p["in"] == "query"
+                ),
+            ),
+        )
+    return list(rows.values())
+
+
+def endpoints_module(spec: Mapping[str, Any]) -> str:
+    """The text of tap_segment/endpoints.py."""
+    return endpoint_tables.render_module(
+        doc="Segment's endpoint limits (v73.2.0 spec data), one row per GET the tap makes.\n\n"
+        "Lists take ``pagination.count`` in the range the pagination model states (1..1000,\n"
+        "``listAudiences`` 1..200); rate limits are the ones the operation descriptions document.",
+        generator="scripts/generate_segment_schemas.py",
+        variable="SEGMENT_ENDPOINTS",
+        api="Segment",
+        limits=endpoint_limits(spec),
+    )
 
 
 def render(schema: Mapping[str, Any]) -> str:
@@ -466,7 +393,11 @@ def main() -> None:
             stale.unlink()
     for name, schema in schemas.items():
         (OUT_DIR / f"{name}.json").write_text(render(schema), encoding="utf-8")
-    print(f"Wrote {len(schemas)} schemas to {OUT_DIR.relative_to(ROOT)}")
+    endpoint_tables.write(ENDPOINTS_MODULE, endpoints_module(load_spec()))
+    print(
+        f"Wrote {len(schemas)} schemas to {OUT_DIR.relative_to(ROOT)} and the endpoint limits"
+        f" to {ENDPOINTS_MODULE.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from tap_fivetran.client import ACCEPT_V2, FivetranStream
+from taps_common.declared import declared_streams
 from taps_common.errors import ApiResponseError, ChildNotFoundError
 from taps_common.settings import parse_start_date
 
@@ -388,37 +389,5 @@ class ConnectorTypesStream(_List):
     selected_by_default = False
 
 
-STREAM_TYPES: tuple[type[FivetranStream], ...] = (
-    AccountsStream,
-    GroupsStream,
-    DestinationsStream,
-    DestinationCertificatesStream,
-    DestinationFingerprintsStream,
-    ConnectionsStream,
-    ConnectionSchemasStream,
-    ConnectionTablesStream,
-    ConnectionColumnsStream,
-    ConnectionCertificatesStream,
-    ConnectionFingerprintsStream,
-    ConnectionSyncHistoryStream,
-    UsersStream,
-    UserGroupMembershipsStream,
-    UserConnectionMembershipsStream,
-    TeamsStream,
-    TeamUserMembershipsStream,
-    TeamGroupMembershipsStream,
-    TeamConnectionMembershipsStream,
-    RolesStream,
-    WebhooksStream,
-    SystemKeysStream,
-    TransformationsStream,
-    TransformationProjectsStream,
-    PrivateLinksStream,
-    ProxyAgentsStream,
-    ProxyAgentConnectionsStream,
-    HybridDeploymentAgentsStream,
-    LogServicesStream,
-    ExternalSecretsManagersStream,
-    ConnectorSdkPackagesStream,
-    ConnectorTypesStream,
-)
+# Every stream class above, in the order written (the SDK syncs them in this order).
+STREAM_TYPES: tuple[type[FivetranStream], ...] = declared_streams(globals(), FivetranStream)

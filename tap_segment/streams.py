@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from tap_segment.client import SegmentStream
+from taps_common.declared import declared_streams
 from taps_common.paging import ChunkPlanner
 from taps_common.settings import parse_start_date
 
@@ -548,43 +549,5 @@ class EventsVolumeStream(SegmentStream):
         return records
 
 
-STREAM_TYPES: tuple[type[SegmentStream], ...] = (
-    WorkspacesStream,
-    SourcesStream,
-    SourceSettingsStream,
-    SourceConnectedWarehousesStream,
-    DestinationsStream,
-    DestinationFiltersStream,
-    DestinationSubscriptionsStream,
-    WarehousesStream,
-    WarehouseConnectionStatesStream,
-    WarehouseSyncsStream,
-    TrackingPlansStream,
-    TrackingPlanRulesStream,
-    TrackingPlanSourcesStream,
-    TransformationsStream,
-    FunctionsStream,
-    UsersStream,
-    UserGroupsStream,
-    UserGroupMembersStream,
-    UserGroupInvitesStream,
-    RolesStream,
-    InvitesStream,
-    LabelsStream,
-    AuditEventsStream,
-    RegulationsStream,
-    SuppressionsStream,
-    CredentialsStream,
-    UsageApiCallsDailyStream,
-    UsageApiCallsSourcesDailyStream,
-    UsageMtuDailyStream,
-    UsageMtuSourcesDailyStream,
-    SpacesStream,
-    AudiencesStream,
-    ComputedTraitsStream,
-    ReverseEtlModelsStream,
-    CatalogSourcesStream,
-    CatalogDestinationsStream,
-    CatalogWarehousesStream,
-    EventsVolumeStream,
-)
+# Every stream class above, in the order written (the SDK syncs them in this order).
+STREAM_TYPES: tuple[type[SegmentStream], ...] = declared_streams(globals(), SegmentStream)

@@ -43,7 +43,8 @@ def _load_generator():
     return module
 
 
-GENERATED = _load_generator().build_schemas()
+GENERATOR = _load_generator()
+GENERATED = GENERATOR.build_schemas()
 
 
 def _deref(node):
@@ -124,6 +125,14 @@ def _field(node, name):
 def test_file_is_what_the_generator_makes(stream):
     on_disk = json.loads((SCHEMA_DIR / f"{stream}.json").read_text())
     assert on_disk == GENERATED[stream], "re-run: python scripts/generate_fivetran_schemas.py"
+
+
+def test_endpoint_limits_module_is_what_the_generator_makes():
+    """tap_fivetran/endpoints.py is written from the stream classes and the spec."""
+    module = ROOT / "tap_fivetran" / "endpoints.py"
+    assert module.read_text() == GENERATOR.endpoints_module(SPEC), (
+        "re-run: python scripts/generate_fivetran_schemas.py"
+    )
 
 
 @pytest.mark.parametrize("stream", sorted(CONTRACT))

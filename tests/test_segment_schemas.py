@@ -122,6 +122,14 @@ def test_file_matches_generator(stream: str, built: dict[str, dict], generator: 
     )
 
 
+def test_endpoint_limits_module_matches_generator(generator: ModuleType, api_spec: dict) -> None:
+    """tap_segment/endpoints.py is written from the stream classes and the spec."""
+    module = ROOT / "tap_segment" / "endpoints.py"
+    assert module.read_text(encoding="utf-8") == generator.endpoints_module(api_spec), (
+        f"{module} is stale; {REGENERATE}"
+    )
+
+
 @pytest.mark.parametrize("stream", STREAMS)
 def test_valid_draft7(stream: str) -> None:
     jsonschema.Draft7Validator.check_schema(on_disk(stream))
