@@ -18,7 +18,7 @@ from typing import Any
 
 from scripts import endpoint_tables
 from tap_fivetran.client import FivetranStream
-from tap_fivetran.streams import STREAM_TYPES
+from tap_fivetran.streams import stream_types
 from taps_common.endpoint_limits import EndpointLimit, RateLimit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,12 +94,12 @@ def stream_source(stream: type[FivetranStream], spec: dict[str, Any]) -> Source:
 
 def stream_sources(spec: dict[str, Any]) -> dict[str, Source]:
     """Stream name -> where its records come from, for every stream the tap declares."""
-    unknown = set(NOTES) - {stream.name for stream in STREAM_TYPES}
+    unknown = set(NOTES) - {stream.name for stream in stream_types()}
     if unknown:
         raise ValueError(f"NOTES names streams the tap does not declare: {sorted(unknown)}")
     return {
         stream.name: stream_source(stream, spec)
-        for stream in STREAM_TYPES
+        for stream in stream_types()
         if stream.name not in HAND_WRITTEN
     }
 
@@ -310,7 +310,7 @@ def endpoint_limit(spec: dict[str, Any], template: str) -> EndpointLimit:
 def endpoints_module(spec: dict[str, Any]) -> str:
     """The text of tap_fivetran/endpoints.py: one row per GET the streams make."""
     rows: dict[str, EndpointLimit] = {}
-    for stream in STREAM_TYPES:
+    for stream in stream_types():
         for template in (stream.path, stream.detail_path):
             if template:
                 limit = endpoint_limit(spec, template)

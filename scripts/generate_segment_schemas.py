@@ -22,7 +22,7 @@ from typing import Any
 
 from scripts import endpoint_tables
 from tap_segment.client import SegmentStream
-from tap_segment.streams import STREAM_TYPES
+from tap_segment.streams import stream_types
 from taps_common.endpoint_limits import EndpointLimit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,10 +317,10 @@ def load_spec() -> dict[str, Any]:
 
 def stream_sources(spec: Mapping[str, Any]) -> dict[str, StreamSource]:
     """Stream name -> where its records come from, for every stream the tap declares."""
-    unknown = set(SHAPING) - {stream.name for stream in STREAM_TYPES}
+    unknown = set(SHAPING) - {stream.name for stream in stream_types()}
     if unknown:
         raise ValueError(f"SHAPING names streams the tap does not declare: {sorted(unknown)}")
-    return {stream.name: stream_source(stream, spec) for stream in STREAM_TYPES}
+    return {stream.name: stream_source(stream, spec) for stream in stream_types()}
 
 
 STREAMS = stream_sources(load_spec())
@@ -348,7 +348,7 @@ def page_range(op: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[int, int
 def endpoint_limits(spec: Mapping[str, Any]) -> list[EndpointLimit]:
     """One row per GET the streams make, as the spec documents it."""
     rows: dict[str, EndpointLimit] = {}
-    for stream in STREAM_TYPES:
+    for stream in stream_types():
         [op] = [o for o in spec["get_operations"] if _shape(o["path"]) == _shape(stream.path)]
         pages = page_range(op, spec)
         rows.setdefault(

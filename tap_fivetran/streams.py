@@ -389,5 +389,7 @@ class ConnectorTypesStream(_List):
     selected_by_default = False
 
 
-# Every stream class above, in the order written (the SDK syncs them in this order).
-STREAM_TYPES: tuple[type[FivetranStream], ...] = declared_streams(globals(), FivetranStream)
+def stream_types() -> tuple[type[FivetranStream], ...]:
+    """Every stream class of this module, in the order written (the SDK syncs them in this
+    order): a new stream is its class, wherever in the file it is written."""
+    return declared_streams(globals(), FivetranStream)

@@ -70,7 +70,7 @@ class TapFivetran(ControlPlaneTap):
 
     def discover_streams(self) -> list:
         """Every stream of the contract, then the run manifest."""
-        return self.with_manifest([stream_type(tap=self) for stream_type in streams.STREAM_TYPES])
+        return self.with_manifest([stream_type(tap=self) for stream_type in streams.stream_types()])
 
     def tenant_ids(self) -> list[str]:
         """The account the key pair belongs to."""

@@ -549,5 +549,7 @@ class EventsVolumeStream(SegmentStream):
         return records
 
 
-# Every stream class above, in the order written (the SDK syncs them in this order).
-STREAM_TYPES: tuple[type[SegmentStream], ...] = declared_streams(globals(), SegmentStream)
+def stream_types() -> tuple[type[SegmentStream], ...]:
+    """Every stream class of this module, in the order written (the SDK syncs them in this
+    order): a new stream is its class, wherever in the file it is written."""
+    return declared_streams(globals(), SegmentStream)

@@ -309,6 +309,7 @@ class SegmentApi(ApiBase):
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(p + "$"), fn) for p, fn in self._route_table()
         ]
+        self._routes += self._derived_routes(spec, [pattern for pattern, _ in self._routes])
 
     # ----- ApiBase -------------------------------------------------------------------------
     def error(self, status: int, message: str, code: str | None = None) -> ApiResponse:
@@ -551,6 +552,59 @@ class SegmentApi(ApiBase):
             ),
             ("/events/volume", self._events_volume),
         ]
+
+    # ----- routes derived from the spec ----------------------------------------------------
+    def _derived_routes(
+        self, spec: dict[str, Any], served: list[re.Pattern[str]]
+    ) -> list[tuple[re.Pattern[str], Callable[..., Any]]]:
+        """Every other GET the spec documents, served from its own models, so a stream added
+        to the tap has an endpoint here without a hand-written route: a list of
+        ``counts[<path template>]`` items (default 3, per parent) filled from the item model,
+        each naming its parent as the URL does, or the single object filled; required query
+        parameters are refused when missing, page sizes outside 1..1000 too."""
+        routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = []
+        for op in spec["get_operations"]:
+            template = op["path"]
+            pattern = re.compile(re.sub(r"\{[^}]+\}", "([^/]+)", template) + "$")
+            concrete = re.sub(r"\{[^}]+\}", "x", template)
+            if template == "/" or any(p.match(concrete) for p in served):
+                continue
+            routes.append((pattern, self._derived_route(op)))
+        return routes
+
+    def _derived_route(self, op: dict[str, Any]) -> Callable[..., Any]:
+        template = op["path"]
+        placeholders = re.findall(r"\{(\w+)\}", template)
+        required = [p["name"] for p in op["parameters"] if p["required"] and p["in"] == "query"]
+        lists = [
+            (key, model)
+            for key, model in zip(op["list_keys"], op["item_models"], strict=True)
+            if model != "string"
+        ]
+
+        def route(ws: Workspace, q: dict, *parents: str) -> dict:
+            for name in required:
+                if not self._param(q, name):
+                    raise ApiError(422, "ValidationFailure", f'"{name}" is required', name)
+            if not lists:
+                return self.filler.model(op["data_model"], ws.number)
+            key, model = lists[0]
+            kind = "-".join(("derived", *parents))
+
+            def item(i: int) -> dict:
+                obj = dict(ws.make(template, model, i))
+                obj["id"] = f"{kind}-{ws.number}-{i}"
+                for name, value in zip(placeholders, parents, strict=True):
+                    if name in obj:  # an item names its parent as the URL does
+                        obj[name] = value
+                return obj
+
+            total = ws.counts.get(template, 3)
+            if not op["paginated_output"]:
+                return {key: [item(i) for i in range(total)]}
+            return self._list(key, q, total, item)
+
+        return route
 
     def _workspace(self, ws: Workspace) -> dict:
         obj = self.filler.model("WorkspaceV1", ws.number)

@@ -421,7 +421,8 @@ def check_pipeline(
 
 
 def test_select_lists_are_the_taps_defaults() -> None:
-    """Meltano ignores selected-by-default, so meltano.yml must list exactly those streams."""
+    """Meltano ignores selected-by-default, so meltano.yml takes every stream (`*.*`) and
+    excludes exactly the opt-in ones: a new default stream needs no line there."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     configs = {
         "tap-segment": {"token": "x"},
@@ -429,8 +430,14 @@ def test_select_lists_are_the_taps_defaults() -> None:
     }
     for plugin in project["plugins"]["extractors"]:
         name = plugin["name"]
-        listed = {rule.removesuffix(".*") for rule in plugin["select"]}
-        assert listed == default_selected(discover(name, configs[name])), name
+        catalog = discover(name, configs[name])
+        everything, *rules = plugin["select"]
+        assert everything == "*.*", name
+        assert all(rule.startswith("!") and rule.endswith(".*") for rule in rules), name
+        excluded = {rule[1:].removesuffix(".*") for rule in rules}
+        streams = {entry["tap_stream_id"] for entry in catalog["streams"]}
+        assert excluded <= streams, f"{name}: excludes streams it does not have"
+        assert streams - excluded == default_selected(catalog), name
 
 
 def _kinds(prop: dict[str, Any]) -> set[str]:

@@ -14,11 +14,13 @@ from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
 from tap_segment import streams as segment_streams
 from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from taps_common.limiter import SlidingWindow
+from tests.test_segment_schemas import load_generator
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 SEGMENT_SPEC = json.loads((SPECS / "segment-public-api.v73.2.0.derived.json").read_text())
 FIVETRAN_SPEC = json.loads((SPECS / "fivetran-rest-api.json").read_text())
 SEGMENT_OPS = {op["path"]: op for op in SEGMENT_SPEC["get_operations"]}
+SEGMENT_GENERATOR = load_generator()
 NOT_IN_SPEC = {"/v1/connections/{connectionId}/sync-history"}  # documented, newer than the spec
 
 
@@ -27,15 +29,26 @@ def _shape(path: str) -> str:
 
 
 def segment_page_range(op: dict) -> tuple[int, int] | None:
-    """(low, high) from the pagination input model's ``count`` description."""
-    for param in op["parameters"]:
-        model = SEGMENT_SPEC["models"].get(param["type"])
-        if param["name"] != "pagination" or not model:
-            continue
-        [count] = [p for p in model["properties"] if p["name"] == "count"]
-        low, high = re.findall(r"between (\d+) and (\d+)", count["description"])[0]
-        return int(low), int(high)
-    return None
+    """(low, high) as the generator reads it from the pagination model's description."""
+    return SEGMENT_GENERATOR.page_range(op, SEGMENT_SPEC)
+
+
+def test_segment_page_ranges_are_the_documented_ones():
+    """The research notes' facts, independent of how the spec is read: every list takes
+    1..1000 except listAudiences (1..200); the workspace, source settings, connection state and
+    labels take no pagination."""
+    unpaged = {"/", "/sources/{sourceId}/settings", "/labels"}
+    unpaged.add("/warehouses/{warehouseId}/connection-state")
+    for limit in SEGMENT_ENDPOINTS:
+        expected = (
+            None
+            if limit.path in unpaged
+            else (1, 200)
+            if limit.path == "/spaces/{spaceId}/audiences"
+            else (1, 1000)
+        )
+        got = None if limit.page_max is None else (limit.page_min, limit.page_max)
+        assert got == expected, limit.path
 
 
 @pytest.mark.parametrize("limit", list(SEGMENT_ENDPOINTS), ids=lambda e: e.path)
@@ -73,8 +86,8 @@ def test_fivetran_rows_match_the_spec(limit):
 @pytest.mark.parametrize(
     ("table", "types"),
     [
-        (SEGMENT_ENDPOINTS, segment_streams.STREAM_TYPES),
-        (FIVETRAN_ENDPOINTS, fivetran_streams.STREAM_TYPES),
+        (SEGMENT_ENDPOINTS, segment_streams.stream_types()),
+        (FIVETRAN_ENDPOINTS, fivetran_streams.stream_types()),
     ],
     ids=["segment", "fivetran"],
 )
