@@ -1,4 +1,5 @@
-"""The Segment Public API emulator: every endpoint of the tap-segment contract.
+"""The Segment Public API emulator: every endpoint of the tap-segment contract by hand, every
+other GET of the spec derived from its models (so a new stream has an endpoint at once).
 
 Objects are generated on demand from the v73.2.0 models in ``specs/`` (every field filled),
 deterministically from the object's index, so a large workspace costs nothing until it is read.
