@@ -1,4 +1,6 @@
-"""Generate schemas/fivetran/<stream>.json from the Fivetran OpenAPI spec (specs/).
+"""Generate schemas/fivetran/<stream>.json and tap_fivetran/endpoints.py from the stream
+classes (tap_fivetran/streams.py: path, detail path, keys, renamed fields, the parent key in
+the path) and the Fivetran OpenAPI spec (specs/).
 
 Each stream's schema is the item (list endpoints) or data (object endpoints) model of its
 endpoint's 200 response, with $refs resolved and allOf merged, every field nullable except the
@@ -41,7 +43,6 @@ class Source:
     keys: tuple[str, ...]
     add: dict[str, dict] = field(default_factory=dict)  # fields the tap adds
     rename: dict[str, str] = field(default_factory=dict)  # item field -> record field
-    drop: tuple[str, ...] = ()  # fields moved to another stream
     note: str = ""
 
 
@@ -245,8 +246,6 @@ def build_schemas() -> dict[str, dict]:
         for old, new in source.rename.items():
             if old in props:
                 props[new] = props.pop(old)
-        for name in source.drop:
-            props.pop(name, None)
         props.update(source.add)
         _accept_example_shapes(props)
         for key in source.keys:

@@ -1,8 +1,12 @@
-"""Write schemas/segment/<stream>.json for every tap-segment stream from the derived API spec.
+"""Write schemas/segment/<stream>.json and tap_segment/endpoints.py from the stream classes and
+the derived API spec.
 
-The schemas are generated, not hand-written, so that every field of the API model is declared
-and a spec update is one re-run away: ``python scripts/generate_segment_schemas.py``.
-tests/test_segment_schemas.py fails when a file on disk and this generator disagree.
+Each stream class (tap_segment/streams.py) is read against the spec: the GET at its path, the
+model under its records key, the parent key in its path, its keys and replication key; the
+endpoint row is that GET's page range, rate limit and required parameters. So every field of
+the API model is declared, a new stream is its class, and a spec update is one re-run away:
+``python scripts/generate_segment_schemas.py``. tests/test_segment_schemas.py fails when a file
+on disk and this generator disagree.
 
 Rules (see shared/STREAMS.md): every property is nullable except primary keys, ``workspaceId``
 and parent keys; enum/pattern constraints are dropped (the API adds values); free-form objects
