@@ -46,7 +46,7 @@ def common_properties() -> list[th.Property[Any]]:
             "max_concurrency",
             th.IntegerType(minimum=1),
             default=8,
-            description="Parallel requests for per-parent child and detail endpoints "
+            description="Requests in flight at once for the whole run, across streams "
             "(1 = one at a time). Records and state are the same at any value.",
         ),
         th.Property(
