@@ -16,7 +16,12 @@ from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
-from taps_common.settings import check_api_url, common_properties, missing_secret
+from taps_common.settings import (
+    SettingError,
+    check_api_url,
+    common_properties,
+    missing_secret,
+)
 from taps_common.tap_base import ControlPlaneTap
 
 DEFAULT_API_URL = "https://api.fivetran.com"
@@ -57,11 +62,14 @@ class TapFivetran(ControlPlaneTap):
         *common_properties(),
     ).to_dict()
 
-    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
+    def tap_errors(self, config: Mapping[str, Any]) -> list[SettingError]:
         """Credentials present, URL safe."""
         errors = [
-            f"{problem}: put it in the --config file, or export TAP_FIVETRAN_{name.upper()} and "
-            "run with --config ENV (Meltano does that)"
+            SettingError(
+                name,
+                f"{problem}: put it in the --config file, or export TAP_FIVETRAN_{name.upper()} "
+                "and run with --config ENV (Meltano does that)",
+            )
             for name in self.secret_settings
             if (problem := missing_secret(config, name))
         ]

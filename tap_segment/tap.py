@@ -16,7 +16,12 @@ from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
-from taps_common.settings import NUMBER_OR_TEXT, check_api_url, common_properties
+from taps_common.settings import (
+    NUMBER_OR_TEXT,
+    SettingError,
+    check_api_url,
+    common_properties,
+)
 from taps_common.tap_base import ControlPlaneTap
 
 REGION_URLS = {"us": "https://api.segmentapis.com", "eu": "https://eu1.api.segmentapis.com"}
@@ -90,36 +95,40 @@ class TapSegment(ControlPlaneTap):
     ).to_dict()
 
     # ----- settings --------------------------------------------------------------------------
-    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
+    def tap_errors(self, config: Mapping[str, Any]) -> list[SettingError]:
         """A token (or workspaces), a known region, safe URLs."""
-        errors: list[str] = []
+        errors: list[SettingError] = []
         entries = config.get("workspaces")
         token = config.get("token")
         if entries in (None, []) and (not isinstance(token, str) or not token.strip()):
             errors.append(
-                "setting 'token' is "
-                + ("missing" if token is None else "empty")
-                + ": put it in the --config file, or export TAP_SEGMENT_TOKEN and run with "
-                "--config ENV (Meltano does that); or list several in 'workspaces'"
+                SettingError(
+                    "token",
+                    ("is missing" if token is None else "is empty")
+                    + ": put it in the --config file, or export TAP_SEGMENT_TOKEN and run with "
+                    "--config ENV (Meltano does that); or list several in 'workspaces'",
+                )
             )
         errors += self._url_errors(config, "")
         if isinstance(entries, list):
             for i, entry in enumerate(entries):
                 label = f"workspaces[{i}]"
                 if not isinstance(entry, dict):
-                    errors.append(f"setting '{label}' must be an object {{token, region}}")
+                    errors.append(SettingError(label, "must be an object {token, region}"))
                     continue
                 tok = entry.get("token")
                 if not isinstance(tok, str) or not tok.strip():
-                    errors.append(f"setting '{label}.token' is missing or empty")
+                    errors.append(SettingError(f"{label}.token", "is missing or empty"))
                 errors += self._url_errors(entry, f"{label}.")
         return errors
 
     @staticmethod
-    def _url_errors(config: Mapping[str, Any], prefix: str) -> list[str]:
+    def _url_errors(config: Mapping[str, Any], prefix: str) -> list[SettingError]:
         region = config.get("region")
         if region is not None and region not in REGION_URLS:
-            return [f"setting '{prefix}region' must be 'us' or 'eu' (got {str(region)[:20]!r})"]
+            return [
+                SettingError(f"{prefix}region", f"must be 'us' or 'eu' (got {str(region)[:20]!r})")
+            ]
         if config.get("api_url") is not None:
             problem = check_api_url(config["api_url"], f"{prefix}api_url")
             return [problem] if problem else []

@@ -20,13 +20,13 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from taps_common.settings import common_errors
+from taps_common.settings import SettingError, common_errors
 
 
 class SettingsCheckedInOneLine(Tap):
     """Tap mixin: settings validated into one line per bad setting."""
 
-    def tap_errors(self, config: Mapping[str, Any]) -> list[str]:
+    def tap_errors(self, config: Mapping[str, Any]) -> list[SettingError]:
         """Tap-specific setting errors (credentials, region, ...)."""
         return []
 
@@ -34,29 +34,29 @@ class SettingsCheckedInOneLine(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         config = dict(self.config)
         errors = self.tap_errors(config) + common_errors(config)
-        named = {e.split("'")[1] for e in errors if "'" in e}
+        named = {e.setting for e in errors}
         schema = dict(self.config_jsonschema)
         self.append_builtin_config(schema)
         for err in Draft7Validator(schema).iter_errors(config):
-            text = describe_schema_error(err)
-            setting = text.split("'")[1] if "'" in text else ""
-            if setting not in named:
-                named.add(setting)
-                errors.append(text)
+            problem = describe_schema_error(err)
+            if problem.setting not in named:  # the tap's own line says more
+                named.add(problem.setting)
+                errors.append(problem)
         if errors and raise_errors:
             lines = [f"{self.name}: {e}" for e in errors]
             raise ConfigValidationError(lines[0], errors=lines, schema=None)
-        return errors
+        return [str(e) for e in errors]
 
 
-def describe_schema_error(err: Any) -> str:
+def describe_schema_error(err: Any) -> SettingError:
     """One line naming the setting and what is wrong; never the value (it may be a secret)."""
     path = ""
     for part in err.absolute_path:  # written as the tap's own checks write it: workspaces[0].x
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     if err.validator == "required":
-        missing = str(err.message).split("'")[1] if "'" in str(err.message) else "?"
-        return f"setting '{(path + '.') if path else ''}{missing}' is missing"
+        present = err.instance if isinstance(err.instance, dict) else {}
+        missing = next((n for n in err.validator_value if n not in present), "?")
+        return SettingError(f"{path}.{missing}" if path else str(missing), "is missing")
     name = path or "?"
     limits = {
         "minimum": f"must be at least {err.validator_value}",
@@ -66,7 +66,7 @@ def describe_schema_error(err: Any) -> str:
         "enum": f"must be one of {err.validator_value}",
         "format": f"must be a valid {err.validator_value}",
     }
-    return f"setting '{name}' {limits.get(err.validator, 'is not valid')}"
+    return SettingError(name, limits.get(err.validator, "is not valid"))
 
 
 class ActivateVersionWhenWhole(Stream):

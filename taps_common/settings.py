@@ -10,6 +10,20 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+
+class SettingError(str):
+    """One line naming a setting and what is wrong with it. ``setting`` says which, so that
+    two checks of one setting (the tap's own and the JSON schema's) report it once."""
+
+    setting: str
+
+    def __new__(cls, setting: str, problem: str) -> SettingError:
+        """``setting '<setting>' <problem>``."""
+        line = super().__new__(cls, f"setting '{setting}' {problem}")
+        line.setting = setting
+        return line
+
+
 PAGE_SIZE_MAX = 1000
 
 # A number that may also arrive as text: Meltano 4.4 passes a `kind: decimal` setting set from
@@ -115,17 +129,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_api_url(value: Any, setting: str) -> str | None:
-    """Error text for a bad base URL, or None. Plain http only to loopback."""
+def check_api_url(value: Any, setting: str) -> SettingError | None:
+    """What is wrong with a base URL, or None. Plain http only to loopback."""
     if not isinstance(value, str) or not value.strip():
-        return f"setting '{setting}' is empty; give a URL such as https://host"
+        return SettingError(setting, "is empty; give a URL such as https://host")
     parts = urlsplit(value)
     if parts.scheme not in {"https", "http"} or not parts.hostname:
-        return f"setting '{setting}' must be an https:// URL (got scheme '{parts.scheme}')"
+        return SettingError(setting, f"must be an https:// URL (got scheme '{parts.scheme}')")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return (
-            f"setting '{setting}' uses plain http:// to {parts.hostname}; credentials would "
-            "travel in clear. Use https:// (http is allowed only for 127.0.0.1/localhost)"
+        return SettingError(
+            setting,
+            f"uses plain http:// to {parts.hostname}; credentials would travel in clear. Use "
+            "https:// (http is allowed only for 127.0.0.1/localhost)",
         )
     return None
 
@@ -142,50 +157,56 @@ def parse_start_date(value: Any) -> dt.datetime | None:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(
-                f"setting 'start_date' is not a date: use ISO-8601 such as 2026-01-31 or "
-                f"2026-01-31T00:00:00Z (got {str(value)[:40]!r})"
+                SettingError(
+                    "start_date",
+                    "is not a date: use ISO-8601 such as 2026-01-31 or 2026-01-31T00:00:00Z "
+                    f"(got {str(value)[:40]!r})",
+                )
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 
-def common_errors(config: Mapping[str, Any]) -> list[str]:
+def common_errors(config: Mapping[str, Any]) -> list[SettingError]:
     """Semantic checks on the shared settings (types are checked by the JSON schema)."""
-    errors: list[str] = []
+    errors: list[SettingError] = []
     try:
         parse_start_date(config.get("start_date"))
     except ValueError as exc:
-        errors.append(str(exc))
+        [problem] = exc.args  # parse_start_date raises with the SettingError
+        errors.append(problem)
     page_size = config.get("page_size", PAGE_SIZE_MAX)
     if (
         not isinstance(page_size, int)
         or isinstance(page_size, bool)
         or not (1 <= page_size <= PAGE_SIZE_MAX)
     ):
-        errors.append(f"setting 'page_size' must be a whole number from 1 to {PAGE_SIZE_MAX}")
+        errors.append(
+            SettingError("page_size", f"must be a whole number from 1 to {PAGE_SIZE_MAX}")
+        )
     for name, (lowest, exclusive) in FRACTIONAL.items():
         if config.get(name) is None:
             continue
         try:
             value = float(config[name])
         except (TypeError, ValueError):
-            errors.append(f"setting '{name}' must be a number such as 0.5")
+            errors.append(SettingError(name, "must be a number such as 0.5"))
             continue
         if value < lowest or (exclusive and value == lowest):
             bound = "more than" if exclusive else "at least"
-            errors.append(f"setting '{name}' must be {bound} {lowest:g}")
+            errors.append(SettingError(name, f"must be {bound} {lowest:g}"))
     conc = config.get("max_concurrency", 8)
     if not isinstance(conc, int) or isinstance(conc, bool) or conc < 1:
-        errors.append("setting 'max_concurrency' must be a whole number of at least 1")
+        errors.append(SettingError("max_concurrency", "must be a whole number of at least 1"))
     return errors
 
 
 def missing_secret(config: Mapping[str, Any], name: str) -> str | None:
-    """Error text when a credential setting is absent or blank."""
+    """ "is missing" or "is empty" when a credential setting is absent or blank, else None."""
     value = config.get(name)
     if value is None:
-        return f"setting '{name}' is missing"
+        return "is missing"
     if not isinstance(value, str) or not value.strip():
-        return f"setting '{name}' is empty"
+        return "is empty"
     return None
