@@ -125,7 +125,7 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
 
     # ----- command line ------------------------------------------------------------------------
     @classmethod
-    def invoke(  # type: ignore[override]
+    def invoke(
         cls,
         *,
         about: bool = False,
@@ -133,9 +133,11 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
         config: Any = None,
         state: IO[str] | None = None,
         catalog: IO[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         """The SDK's sync command, running ``run_sync`` (checks, isolation, summary, exit code)
-        instead of the bare ``sync_all``."""
+        instead of the bare ``sync_all``. (``kwargs``: the plugin base's signature; the CLI
+        passes only the options named here.)"""
         super(Tap, cls).invoke(about=about, about_format=about_format)  # --about, as the SDK
         cls.print_version(print_fn=cls.logger.info)
         tap = cls(

@@ -1159,10 +1159,12 @@ class FivetranApi(ApiBase):
         }
 
     def sync_history(self, i: int, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-        """Syncs every 6 hours over the past 30 days up to now, oldest first, in [start, end)."""
+        """Syncs every 6 hours over the past 30 days up to now (``clock_anchor`` when set), oldest
+        first, in [start, end)."""
         cid = self._collection_ids("connections")[i]
         offset = dt.timedelta(minutes=self._rng("sync_offset", i).randint(0, 359))
-        now = dt.datetime.now(dt.UTC)
+        anchor = self.options.clock_anchor  # a fixed "now": two runs see the same history
+        now = dt.datetime.fromtimestamp(anchor, dt.UTC) if anchor else dt.datetime.now(dt.UTC)
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         first = max(start, now - dt.timedelta(days=SYNC_HISTORY_DAYS))
         slot = math.floor((first - epoch - offset) / SYNC_EVERY)
