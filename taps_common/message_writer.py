@@ -1,4 +1,4 @@
-"""Singer output written a batch of records at a time.
+"""Singer output written a batch of records at a time, each SCHEMA once.
 
 The SDK's msgspec writer flushes stdout after every message: one system call per record, the
 largest single cost of a fast stream. Records are gathered here and written together; any
@@ -7,6 +7,12 @@ never reaches the target before the records it covers. Gathered records are also
 256 KiB wait, or when a record comes half a second after the last write, and at the end of the
 run (the SDK writes STATE often, so nothing waits for long). Only the SDK's main thread writes
 messages, so the buffer needs no lock.
+
+The SDK writes a stream's SCHEMA at the start of every ``sync(context)``, so a child stream
+sends it again for every parent. Targets drain their batch on a SCHEMA (target-duckdb loads
+what it holds, one row at a time for a child with one row per parent), which made loading many
+times slower than extracting. A SCHEMA identical to the last one sent for its stream says
+nothing new and is dropped; a changed one goes out (and flushes, as any other message).
 """
 
 from __future__ import annotations
@@ -15,23 +21,29 @@ import sys
 import time
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.singerlib.messages import Message, RecordMessage
+from singer_sdk.singerlib.messages import Message, RecordMessage, SchemaMessage
 
 MAX_BUFFERED_BYTES = 256 * 1024
 MAX_DELAY_SECONDS = 0.5
 
 
 class BatchedMsgSpecWriter(MsgSpecWriter):
-    """MsgSpecWriter with records batched into one write."""
+    """MsgSpecWriter with records batched into one write and repeated SCHEMAs dropped."""
 
     def __init__(self) -> None:
         super().__init__()
         self._buffer = bytearray()
         self._last_flush = time.monotonic()
+        self._schemas: dict[str, bytes] = {}  # stream -> the SCHEMA line last sent
 
     def write_message(self, message: Message) -> None:
         """Gather a record; write everything on any other message, or when enough waits."""
-        self._buffer += self.format_message(message)
+        line = self.format_message(message)
+        if isinstance(message, SchemaMessage):
+            if self._schemas.get(message.stream) == line:
+                return
+            self._schemas[message.stream] = bytes(line)
+        self._buffer += line
         if (
             isinstance(message, RecordMessage)
             and len(self._buffer) < MAX_BUFFERED_BYTES
