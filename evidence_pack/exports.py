@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,35 @@ def _iso(value: Any) -> Any:
     return value
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """One CSV cell that a spreadsheet shows as text and never runs as a formula.
+
+    Names come from any member of a workspace, so `=HYPERLINK(...)` would run on the reviewer's
+    machine. OWASP's rule: text starting with = + - @ tab or carriage return gets a leading
+    single quote. Only text is quoted: an int, float or Decimal is written as a plain number
+    (-5 is a number to every spreadsheet, not a formula, and the reviewer's sums keep working);
+    the same characters as a string ("-5", "-2+3") are quoted, as nothing says they are a number.
+    None and booleans pass through; anything else is written as its text, checked the same way.
+    """
+    if value is None or isinstance(value, bool | int | float | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    """RFC 4180 CSV (CRLF line ends, quotes where needed)."""
+    """RFC 4180 CSV (CRLF line ends, quotes where needed), every cell through `safe_cell`.
+
+    Every CSV of the pack is written here, so no file can skip the formula guard.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return buf.getvalue()
 
 
