@@ -43,6 +43,13 @@ class SandboxOptions:
     # (credential, path prefix, status): gating for one workspace or account only, e.g.
     # (SEGMENT_TOKEN, "/audit-events", 403); the credential is the token or the API key.
     gated_for: tuple[tuple[str, str, int], ...] = ()
+    # (per-parent path with a ``*`` segment for the parent's id, error code): every parent
+    # answers 404 there, with that code in the API's envelope (Fivetran ``code``, Segment
+    # ``type``): "NotFound" as for an endpoint the API does not have, or an object's code
+    # ("NotFound_Connector") as if every parent were gone, e.g.
+    # ("/v1/connections/*/sync-history", "NotFound_Connector") or ("/sources/*/settings",
+    # "NotFound"). Checked when the server starts (Sandbox: not_found_rules).
+    not_found_for_every_parent: tuple[tuple[str, str], ...] = ()
     # Answer 429 (in the API's style) above each endpoint's documented rate limit, per
     # credential, in a sliding minute: the endpoint-limits table's per_minute column.
     endpoint_rate_limits: bool = True
@@ -55,6 +62,10 @@ class SandboxOptions:
     broken: tuple[tuple[str, str], ...] = ()
     world_step: int = 0  # taps_sandbox.world: 0 = the generated world, N = after N changes
     echo_request_in_errors: bool = False  # 5xx bodies echo request headers (leak test)
+    # Fivetran services the connections and destinations cycle through (empty: the usual
+    # mix), e.g. services whose configs hold every field the spec marks a password.
+    fivetran_connection_services: tuple[str, ...] = ()
+    fivetran_destination_services: tuple[str, ...] = ()
 
 
 @dataclass

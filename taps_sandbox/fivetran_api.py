@@ -126,6 +126,64 @@ def load_spec() -> dict[str, Any]:
         return _SPEC
 
 
+_PASSWORD_NAMES: frozenset[str] | None = None
+
+
+def password_field_names() -> frozenset[str]:
+    """Every property name the spec marks ``format: password`` anywhere, read here from the
+    spec and not from the tap's table, so a name the table lacks shows up as a leak."""
+    global _PASSWORD_NAMES  # noqa: PLW0603
+    if _PASSWORD_NAMES is None:
+        found: set[str] = set()
+        stack: list[tuple[Any, str]] = [(load_spec(), "")]
+        while stack:
+            node, name = stack.pop()
+            if isinstance(node, list):
+                stack.extend((item, name) for item in node)
+            elif isinstance(node, dict):
+                if node.get("format") == "password" and name:
+                    found.add(name)
+                for key, sub in node.items():
+                    if key == "properties" and isinstance(sub, dict):
+                        stack.extend((v, k) for k, v in sub.items())
+                    else:
+                        stack.append(
+                            (sub, name if key in ("items", "allOf", "oneOf", "anyOf") else "")
+                        )
+        _PASSWORD_NAMES = frozenset(found)
+    return _PASSWORD_NAMES
+
+
+def sentinel_password_fields(value: Any, label: str, names: frozenset[str]) -> Any:
+    """``value`` with a sentinel in every config field named like a spec password field.
+
+    The tap redacts by field name across services, and Fivetran reuses names (``username`` is
+    a password in some connectors, plain in others): a secret in any field of that name must
+    never leave the tap. Applied after the fill, so the random stream stays as it was.
+    """
+
+    def secret(sub: Any, where: str) -> Any:
+        if isinstance(sub, dict):
+            return {k: secret(v, f"{where}-{k}") for k, v in sub.items()}
+        if isinstance(sub, list):
+            return [secret(v, f"{where}-{n}") for n, v in enumerate(sub)]
+        if sub is None or isinstance(sub, bool) or (isinstance(sub, str) and SENTINEL in sub):
+            return sub
+        return f"{SENTINEL}-{where}"
+
+    def walk(node: Any, where: str) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: secret(v, f"{where}-{k}") if k in names else walk(v, f"{where}-{k}")
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v, f"{where}-{n}") for n, v in enumerate(node)]
+        return node
+
+    return walk(value, label)
+
+
 def iso(moment: dt.datetime) -> str:
     """ISO-8601 UTC with microseconds, as Fivetran writes timestamps."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -682,9 +740,14 @@ class FivetranApi(ApiBase):
 
         def make() -> dict[str, Any]:
             gid = self._collection_ids("groups")[i]
-            service = DESTINATION_SERVICES[i % len(DESTINATION_SERVICES)]
+            services = self.options.fivetran_destination_services or DESTINATION_SERVICES
+            service = services[i % len(services)]
             value = self._model("DestinationExtendedResponse", "groups", i, service)
             value.update(id=gid, group_id=gid, service=service)
+            if "config" in value:
+                value["config"] = sentinel_password_fields(
+                    value["config"], f"destination-{i}", password_field_names()
+                )
             value["setup_status"] = ("CONNECTED", "CONNECTED", "INCOMPLETE", "BROKEN")[i % 4]
             value["setup_tests"] = self._setup_tests("destination", i)
             return value
@@ -700,7 +763,8 @@ class FivetranApi(ApiBase):
     # --- connections ---------------------------------------------------------------------------
 
     def _connection_service(self, i: int) -> str:
-        return CONNECTION_SERVICES[i % len(CONNECTION_SERVICES)]
+        services = self.options.fivetran_connection_services or CONNECTION_SERVICES
+        return services[i % len(services)]
 
     def connection(self, i: int) -> dict[str, Any]:
         """ConnectorResponseV1 (detail) for connection ``i``, with its per-service config."""
@@ -737,6 +801,10 @@ class FivetranApi(ApiBase):
             )
             value["status"] = status
             value["setup_tests"] = self._setup_tests("connection", i)
+            if "config" in value:
+                value["config"] = sentinel_password_fields(
+                    value["config"], f"connection-{i}", password_field_names()
+                )
             proxies = self._collection_ids("proxy_agents")
             if proxies:
                 value["proxy_agent_id"] = proxies[i % len(proxies)]
