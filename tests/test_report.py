@@ -565,6 +565,57 @@ def test_diagram_holds_every_flow(page: Opened) -> None:
     assert len(clusters) == len({(f["system"], f["tenant_id"]) for f in flows})
 
 
+def text_of(value: Any) -> str:
+    """A warehouse value as the pack writes it: lists comma-joined, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def cell_texts(drv: Any, table_id: str, keys: list[str]) -> list[tuple[str, ...]]:
+    """Per row of a table, the DOM text of the cells with these column keys."""
+    rows = drv.execute_script(
+        "var keys = arguments[1];"
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr'))"
+        ".map(function (tr) { return keys.map(function (k) {"
+        "  var td = tr.querySelector('td[data-col-key=\"' + k + '\"]');"
+        "  return td ? td.textContent : null; }); });",
+        table_id,
+        keys,
+    )
+    return [tuple(r) for r in rows]
+
+
+def test_user_typed_values_show_as_literal_text(page: Opened) -> None:
+    """Names, emails, roles and change values are typed by people with an account: the page
+    shows each exactly as typed, so markup in one stays text and never becomes an element."""
+    drv, src, exp = page.drv, page.built.src, page.built.exp
+    injected = drv.execute_script(
+        "return Array.from(document.querySelectorAll('td *'))"
+        ".filter(function (e) { return !e.matches('span.badge'); })"
+        ".map(function (e) { return e.outerHTML; });"
+    )
+    assert injected == [], "elements in table cells that the page did not write"
+    keys = ["account_id", "email", "name", "roles"]
+    accounts = src.rows("SELECT account_id, email, name, roles FROM evidence.access_review")
+    typed = sorted(tuple(text_of(a[k]) for k in keys) for a in accounts)
+    assert sorted(cell_texts(drv, "access-review", keys)) == typed
+    keys = ["account_id", "email", "resource", "before", "after"]
+    changes = [
+        tuple(text_of(c[k]) for k in keys)
+        for c in src.rows(
+            "SELECT seen_at, account_id, email, resource, before, after "
+            "FROM evidence.access_changes"
+        )
+        if c["seen_at"] is not None and utc(c["seen_at"]) > exp.since
+    ]
+    assert sorted(cell_texts(drv, "access-changes", keys)) == sorted(changes)
+    if src.name.startswith("fixture"):
+        assert any("<" in v for row in typed for v in row), "no value with markup was checked"
+
+
 # --- the files ------------------------------------------------------------------------------
 
 
@@ -611,6 +662,80 @@ def test_vanta_and_drata_files(built: Built) -> None:
     assert len(dated) == sum(1 for a in reviewed if a["status"] == "removed")
     drata = sorted((built.out / "drata").glob("*.csv"))
     assert [p.name for p in drata] == [p.name for p in vanta]
+
+
+# Cells a spreadsheet would run as a formula; the pack writes them with a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def ymd(moment: datetime | None) -> str:
+    """A day as both tools take dates (YYYY-MM-DD, UTC); empty when there is none."""
+    return moment.strftime("%Y-%m-%d") if moment else ""
+
+
+def as_exported(value: str) -> str:
+    """A CSV cell as the pack writes ``value``: formula starts quoted, the rest as it is."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def test_vanta_and_drata_rows_match_the_accounts(built: Built) -> None:
+    """Every row of every access file holds its account's values: name, owner (email),
+    username, role, status, date created and date deactivated, one file per system and
+    tenant; read from the warehouse here, not from the pack's code."""
+    src = built.src
+    gone: dict[tuple[str, str, str], datetime] = {}
+    for c in src.rows(
+        "SELECT seen_at, system, tenant_id, account_id, change FROM evidence.access_changes"
+    ):
+        seen = utc(c["seen_at"])
+        if c["change"] in ("removed", "revoked") and seen is not None:
+            key = (str(c["system"]), str(c["tenant_id"]), str(c["account_id"]))
+            gone[key] = max(seen, gone.get(key, seen))
+    vanta: dict[tuple[str, str], list[list[str]]] = {}
+    drata: dict[tuple[str, str], list[list[str]]] = {}
+    for a in src.rows(
+        "SELECT system, tenant_id, account_id, email, name, roles, status, created_at, "
+        "first_seen_at, last_seen_at FROM evidence.access_review"
+    ):
+        if a["status"] not in ("active", "inactive", "removed"):
+            continue  # a pending invite is not an account yet
+        tenant = (str(a["system"]), str(a["tenant_id"]))
+        created = utc(a["created_at"] or a["first_seen_at"])
+        ended = gone.get((*tenant, str(a["account_id"])), utc(a["last_seen_at"]))
+        deactivated = ymd(ended) if a["status"] == "removed" else ""
+        active = a["status"] == "active"
+        roles = text_of(a["roles"])
+        vanta.setdefault(tenant, []).append(
+            [
+                a["name"] or a["email"] or str(a["account_id"]),
+                a["email"] or "No owner",
+                roles,
+                "Active" if active else "Deactivated",
+                ymd(created),
+                deactivated,
+            ]
+        )
+        drata.setdefault(tenant, []).append(
+            [
+                a["name"] or "",
+                a["email"] or "",
+                str(a["account_id"]),
+                roles,
+                "Active" if active else "Inactive",
+                ymd(created),
+                deactivated,
+            ]
+        )
+    assert vanta, "no account to export"
+    for folder, want in (("vanta", vanta), ("drata", drata)):
+        files = sorted((built.out / folder).glob("*.csv"))
+        got = sorted(
+            sorted(list(csv.reader(io.StringIO(p.read_text(encoding="utf-8"))))[1:]) for p in files
+        )
+        expected_rows = sorted(
+            sorted([as_exported(v) for v in row] for row in rows) for rows in want.values()
+        )
+        assert got == expected_rows, folder
 
 
 def test_no_secret_anywhere(built: Built) -> None:
