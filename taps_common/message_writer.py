@@ -40,9 +40,10 @@ class BatchedMsgSpecWriter(MsgSpecWriter):
         """Gather a record; write everything on any other message, or when enough waits."""
         line = self.format_message(message)
         if isinstance(message, SchemaMessage):
-            if self._schemas.get(message.stream) == line:
+            sent = bytes(line)
+            if self._schemas.get(message.stream) == sent:
                 return
-            self._schemas[message.stream] = bytes(line)
+            self._schemas[message.stream] = sent
         self._buffer += line
         if (
             isinstance(message, RecordMessage)

@@ -34,6 +34,7 @@ from taps_common.errors import (
 from taps_common.fanout import context_key, unwrap
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.read_ahead import ReadAhead
+from taps_common.run_metrics import MetricsPerRun
 from taps_common.run_stats import FAILED, SKIPPED
 from taps_common.sdk_overrides import ActivateVersionWhenWhole
 from taps_common.settings import PAGE_SIZE_MAX
@@ -51,7 +52,7 @@ Record = dict[str, Any]
 Context = Mapping[str, Any] | None
 
 
-class ApiStream(ActivateVersionWhenWhole, Generic[TapT]):
+class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
     """Base for every stream; each API's subclass implements the envelope and paginator hooks.
 
     Declaration knobs (class attributes):

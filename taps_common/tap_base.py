@@ -19,6 +19,7 @@ from taps_common.errors import ApiResponseError
 from taps_common.http_client import RetryPolicy
 from taps_common.manifest import MANIFEST_STREAM, SyncRunsStream, new_run_id, utc_now
 from taps_common.message_writer import BatchedMsgSpecWriter
+from taps_common.run_metrics import MetricsPerRun
 from taps_common.run_stats import RunStats
 from taps_common.scheduler import Scheduler
 from taps_common.sdk_overrides import SettingsCheckedInOneLine
@@ -116,6 +117,12 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
         if MANIFEST_STREAM in streams:
             streams[MANIFEST_STREAM] = streams.pop(MANIFEST_STREAM)
 
+    def log_run_metrics(self) -> None:
+        """Each child stream's record count and sync time for the run, once (run_metrics)."""
+        for stream in self.streams.values():
+            if isinstance(stream, MetricsPerRun):
+                stream.log_run_metrics()
+
     def activate_completed_streams(self) -> None:
         """ACTIVATE_VERSION for each full-table stream that is whole (idempotent)."""
         for stream in self.streams.values():
@@ -203,6 +210,7 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
             self.preflight()
             self.manifest_last()
             self.sync_all()  # a failing stream ends only itself (ApiStream.get_records)
+            self.log_run_metrics()
             self.activate_completed_streams()
             ok = not self.stats.failed
         except ApiResponseError as exc:

@@ -56,3 +56,28 @@ def test_one_schema_per_stream_in_a_fan_out_run(tap, config, children):
     assert set(schemas) >= set(records), "a stream's records came without its SCHEMA"
     # The SDK writes STATE only when it changed; a full-table child adds none per parent.
     assert states <= len(schemas) + 2, f"{states} STATE messages for {len(schemas)} streams"
+
+
+def test_child_streams_log_their_metrics_once_per_run():
+    """A child's record_count and sync_duration come once per run, and the count is the
+    number of records it emitted (Meltano relays every log line the tap writes)."""
+    run = run_tap("tap-fivetran", fivetran_config(page_size=1000))
+    assert run.returncode == 0, run.stderr[-2000:]
+    _, records, _ = message_counts(run.stdout)
+    counts: dict[str, list[int]] = {}
+    timers: Counter[str] = Counter()
+    openings: Counter[str] = Counter()
+    for line in run.stderr.splitlines():
+        if "METRIC: " in line:
+            point = json.loads(line.split("METRIC: ", 1)[1])
+            stream = point["tags"].get("stream")
+            if point["metric"] == "record_count":
+                counts.setdefault(stream, []).append(point["value"])
+            elif point["metric"] == "sync_duration":
+                timers[stream] += 1
+        elif "Beginning sync of '" in line:
+            openings[line.split("Beginning sync of '", 1)[1].split("'", 1)[0]] += 1
+    for child in ("connection_schemas", "connection_columns", "user_group_memberships"):
+        assert timers[child] == 1, f"{child}: {timers[child]} sync_duration lines"
+        assert openings[child] == 1, f"{child}: {openings[child]} 'Beginning sync' lines"
+        assert sum(counts[child]) == records[child], f"{child}: {counts[child]}"
