@@ -11,6 +11,8 @@ timeout, against a sandbox on 127.0.0.1. Prints one line per run and PASS/FAIL p
 Usage: python benchmarks/run.py [--tap both] [--size large] [--latency-ms 100]
        [--concurrency 16] [--baseline-size large|medium|small|none] [--repeat 1]
        [--rate-limit 0] [--max-rps 0] [--skip-audit] [--skip-memory]
+       python benchmarks/run.py --pipeline [--warehouses duckdb,postgres] [--size large]
+       [--latency-ms 100] [--concurrency 16]     (the whole evidence job: benchmarks/pipeline.py)
 """
 
 from __future__ import annotations
@@ -25,29 +27,22 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from taps_sandbox.base import (  # noqa: E402
-    FIVETRAN_API_KEY,
-    FIVETRAN_API_SECRET,
-    SEGMENT_TOKEN,
-    SandboxOptions,
-)
+from benchmarks.common import BIN, measure, tap_config  # noqa: E402
+from benchmarks.pipeline import pipeline  # noqa: E402
+from taps_sandbox.base import SandboxOptions  # noqa: E402
 from taps_sandbox.fivetran_api import SIZES as FIVETRAN_SIZES  # noqa: E402
 from taps_sandbox.segment_api import LARGE as SEGMENT_LARGE  # noqa: E402
 from taps_sandbox.server import Sandbox  # noqa: E402
 
 LARGE_COUNTS = {"segment": SEGMENT_LARGE, "fivetran": FIVETRAN_SIZES["large"]}
 
-BIN = Path(sys.executable).parent
-RUN_TIMEOUT_S = 1800
-# The sandbox's audit trail spans the last 60 days: start just before it.
-START_DATE = (datetime.now(UTC) - timedelta(days=61)).strftime("%Y-%m-%dT00:00:00Z")
 # Every sandbox of one benchmark serves the same audit trail, so runs compare message by message.
 CLOCK_ANCHOR = datetime.now(UTC).timestamp()
 
@@ -83,43 +78,6 @@ class Result:
             f"speedup={speedup:5.1f}x rss={self.rss_mb:6.1f}MB "
             f"rec/s={self.records / self.wall:8.0f} 429s={self.status429}"
         )
-
-
-def tap_config(tap: str, sandbox: Sandbox, concurrency: int, max_rps: float) -> dict:
-    """Default streams, default page size, the given concurrency."""
-    common = {"max_concurrency": concurrency, "start_date": START_DATE, "request_timeout": 120}
-    if max_rps:
-        common["max_requests_per_second"] = max_rps
-    if tap == "segment":
-        return {"token": SEGMENT_TOKEN, "api_url": sandbox.segment_url, **common}
-    return {
-        "api_key": FIVETRAN_API_KEY,
-        "api_secret": FIVETRAN_API_SECRET,
-        "api_url": sandbox.fivetran_url,
-        **common,
-    }
-
-
-def measure(cmd: list[str]) -> tuple[bytes, float, float]:
-    """Run ``cmd`` in a wrapper process so its peak RSS is its own; return stdout, wall, MB."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.monotonic()\n"
-        "p = subprocess.run(sys.argv[1:], stdout=sys.stdout.buffer, stderr=subprocess.DEVNULL)\n"
-        "w = time.monotonic() - t\n"
-        "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "sys.stderr.write(f'{p.returncode} {w} {r}')\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", wrapper, *cmd],
-        capture_output=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    code, wall, rss_kb = proc.stderr.decode().split()
-    if int(code) != 0:
-        raise SystemExit(f"tap failed (exit {code}): {' '.join(cmd[:1])}")
-    return proc.stdout, float(wall), int(rss_kb) / 1024
 
 
 def run_once(
@@ -226,9 +184,23 @@ def main() -> int:
     )
     parser.add_argument("--skip-audit", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--pipeline", action="store_true", help="the evidence job per warehouse, not the taps"
+    )
+    parser.add_argument("--warehouses", default="duckdb,postgres", help="for --pipeline")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if args.pipeline:
+        verdicts = pipeline(
+            args.size,
+            args.latency_ms,
+            args.concurrency,
+            [w.strip() for w in args.warehouses.split(",") if w.strip()],
+            CLOCK_ANCHOR,
+        )
+        print("\n" + "\n".join(verdicts))
+        return 0 if all(v.startswith("PASS") for v in verdicts) else 1
     taps = ["segment", "fivetran"] if args.tap == "both" else [args.tap]
     verdicts: list[str] = []
     for tap in taps:
