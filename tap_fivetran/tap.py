@@ -84,6 +84,10 @@ class TapFivetran(ControlPlaneTap):
         """The account the key pair belongs to."""
         return [str(self.account_info().get("account_id") or "")]
 
+    def api_base_url(self, tenant: str) -> str:
+        """One API for the run's one account."""
+        return self.client.base_url
+
     def data_shaping_settings(self) -> dict[str, Any]:
         """Plus the API host."""
         return {**super().data_shaping_settings(), "api_url": self.config.get("api_url")}

@@ -259,6 +259,10 @@ class TapSegment(ControlPlaneTap):
         """The configured workspaces."""
         return self.workspace_ids()
 
+    def api_base_url(self, tenant: str) -> str:
+        """The workspace's region (or api_url)."""
+        return self.client_for(tenant).base_url
+
     def data_shaping_settings(self) -> dict[str, Any]:
         """Plus where each workspace lives and the audit window settings."""
         return {

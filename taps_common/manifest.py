@@ -15,6 +15,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -33,6 +34,24 @@ STREAM_OUTCOME = th.ObjectType(
     th.Property("records", th.IntegerType, required=True),
     th.Property("requests", th.IntegerType, required=True),
     th.Property("reason", th.StringType),
+    th.Property(
+        "distinct_keys",
+        th.IntegerType,
+        description="Distinct primary keys among the records emitted (a record emitted twice "
+        "is one row once the target upserts it).",
+    ),
+    th.Property(
+        "key_digest",
+        th.IntegerType,
+        description="Sum modulo 2^60 of the first 15 hex digits of MD5 of each distinct "
+        "canonical key: what the warehouse must recompute (taps_common/key_digest.py).",
+    ),
+    th.Property("api_host", th.StringType, description="Host (and port) the stream read."),
+    th.Property(
+        "paths",
+        th.ArrayType(th.StringType),
+        description="Path templates the records came from (derived streams: their parent's).",
+    ),
 )
 
 SCHEMA = th.PropertiesList(
@@ -97,10 +116,13 @@ class SyncRunsStream(Stream):
         selected = tap.selected_data_streams()
         tenants = tap.tenant_ids()
         stats = tap.stats
+        hosts = {tenant: api_host(tap.api_base_url(tenant)) for tenant in tenants}
         outcomes = []
         for name in selected:
+            paths = paths_read(tap.streams[name])
             for tenant in tenants:
                 ending = stats.ending(name, tenant)
+                keys = stats.key_digests.digest(name, tenant)
                 outcomes.append(
                     {
                         "stream": name,
@@ -109,6 +131,10 @@ class SyncRunsStream(Stream):
                         "records": stats.tenant_records[name, tenant],
                         "requests": stats.tenant_requests[name, tenant],
                         "reason": ending.reason if ending else None,
+                        "distinct_keys": keys.distinct_keys,
+                        "key_digest": keys.key_digest,
+                        "api_host": hosts[tenant],
+                        "paths": paths,
                     }
                 )
         yield {
@@ -123,6 +149,25 @@ class SyncRunsStream(Stream):
             "selected_streams": selected,
             "streams": outcomes,
         }
+
+
+def api_host(base_url: str) -> str:
+    """Host and port of an API base URL (never a user or password it might carry)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def paths_read(stream: Stream) -> list[str]:
+    """The path templates a stream's records come from: its list and detail paths, or, for a
+    stream derived from its parent's records (no request of its own), the parent's."""
+    cls: Any = type(stream)
+    while cls is not None:
+        found = [p for p in (getattr(cls, "path", ""), getattr(cls, "detail_path", None)) if p]
+        if found:
+            return found
+        cls = getattr(cls, "parent_stream_type", None)
+    return []
 
 
 def new_run_id() -> str:

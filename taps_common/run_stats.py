@@ -8,6 +8,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+from taps_common.key_digest import KeyDigests
+
 COMPLETE = "complete"
 FAILED = "failed"
 SKIPPED = "skipped"
@@ -33,6 +35,8 @@ class RunStats:
         self.tenant_requests: Counter[tuple[str, str]] = Counter()
         self.tenant_records: Counter[tuple[str, str]] = Counter()
         self.endings: dict[tuple[str, str], Ending] = {}
+        # Primary-key digests per stream and tenant, for the manifest (key_digest.py).
+        self.key_digests = KeyDigests()
 
     def add(self, counter: str, key: str, n: int = 1) -> None:
         """Increment ``counter[key]`` by ``n``."""

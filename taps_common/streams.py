@@ -405,6 +405,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
             row, self.declared, self.extra_fields_column, self.warn_once
         )
         record_shaping.empty_times_as_null(row, self.date_time_fields)
+        self.cp_tap.stats.key_digests.add(self, self.tenant(context), row)  # for the manifest
         if not self.config.get("redact_secrets", True):
             return row
         return record_shaping.redact(

@@ -94,6 +94,10 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
         """Every workspace or account this run reads (after the credential check)."""
         raise NotImplementedError
 
+    def api_base_url(self, tenant: str) -> str:
+        """The API base URL ``tenant`` is read from: the manifest names its host."""
+        raise NotImplementedError
+
     def data_shaping_settings(self) -> dict[str, Any]:
         """The settings that decide what the data holds (no credential): fingerprinted."""
         return {
