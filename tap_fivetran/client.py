@@ -87,7 +87,13 @@ class FivetranStream(ApiStream["TapFivetran"]):
         return self._data(body, path, status)
 
     def classify_error(self, err: HttpStatusError, *, is_child: bool) -> Exception:
-        """401/403: not allowed for this key; 404: deleted child or feature off."""
+        """401/403: not allowed for this key; 404: deleted child or feature off.
+
+        Fivetran names the object it cannot find (``NotFound_Connector``,
+        ``NotFound_SchemaConfig``: "Cannot find entity 'Connector' with id ..."); a 404 on a
+        child endpoint that names none (plain ``NotFound``, or no envelope) is about the
+        endpoint, not one parent, so the stream is skipped for the account at once.
+        """
         code, message = error_fields(err.body)
         if err.status in (401, 403):
             return NotEntitledError(
@@ -96,7 +102,16 @@ class FivetranStream(ApiStream["TapFivetran"]):
                 message or "this API key may not read it (needs more permissions)",
             )
         if err.status == 404:
-            if is_child or self.detail_path or code.startswith("NotFound_"):
+            if code.startswith("NotFound_"):
+                return ChildNotFoundError(err.path, err.status, code)
+            if is_child:
+                said = self.cp_tap.client.scrub(f"{code or 'no code'} {message}".strip())
+                return NotEntitledError(
+                    err.path,
+                    err.status,
+                    f"endpoint not available (the 404 names no object: {said})",
+                )
+            if self.detail_path:
                 return ChildNotFoundError(err.path, err.status, code)
             return NotEntitledError(err.path, err.status, message or "not available")
         scrubbed = self.cp_tap.client.scrub(message)

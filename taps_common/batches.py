@@ -3,8 +3,8 @@ children, run in the pool ahead of the SDK (the scheduler pipelines batches).
 
 ``start_batch`` runs on the SDK's thread: it decides which children need requests and reads
 their bookmarks (state is not thread-safe). The work it returns runs on a coordinator thread,
-whose requests run in the pool. ``finish_batch`` runs on the SDK's thread again: it reports
-skips and leaves each child's records with the scheduler, where the child finds them.
+whose requests run in the pool. ``finish_batch`` runs on the SDK's thread again: it counts
+answers and skips and leaves each child's records with the scheduler, where the child finds them.
 """
 
 from __future__ import annotations
@@ -56,10 +56,18 @@ def start_batch(
     return work
 
 
-def finish_batch(stream: ApiStream[Any], result: BatchResult) -> list[Record]:
-    """Back on the SDK's thread: report skips, leave children's records with the scheduler."""
-    for exc in result.skipped:
-        stream.note_child_skip(exc)
+def finish_batch(
+    stream: ApiStream[Any], result: BatchResult, context: Mapping[str, Any] | None
+) -> list[Record]:
+    """Back on the SDK's thread: count the detail GETs' answers and skips (see
+    ``ApiStream.settle``), leave children's records with the scheduler."""
+    if stream.detail_path:
+        tenant = stream.tenant(context)
+        stream.cp_tap.stats.count_parent(
+            stream.name, tenant, not_found=False, n=len(result.records)
+        )
+        for exc in result.skipped:
+            stream.note_child_skip(exc, tenant)
     for (child, ctx), fetched in result.children:
         stream.scheduler.hold(child.name, ctx, fetched)
     return result.records

@@ -28,6 +28,7 @@ class RunStats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.parents: Counter[tuple[str, str, bool]] = Counter()  # count_parent
         self.requests: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
         self.records: Counter[str] = Counter()
@@ -90,3 +91,17 @@ class RunStats:
     def failed(self) -> dict[tuple[str, str], str]:
         """(stream, tenant) -> reason of every failure."""
         return self.with_status(FAILED)
+
+    def count_parent(self, stream: str, tenant: str, *, not_found: bool, n: int = 1) -> None:
+        """``n`` parents read for ``stream`` (its child request, or its detail GET),
+        ``not_found`` when those answered 404. Kept per stream and tenant: a stream is complete
+        only if its endpoint answered for at least one parent (``parents_answered``)."""
+        with self._lock:
+            self.parents[stream, tenant, not_found] += n
+
+    def parents_answered(self, stream: str, tenant: str) -> tuple[int, int]:
+        """(parents read, of which answered 404) for ``stream`` and ``tenant``."""
+        with self._lock:
+            found = self.parents[stream, tenant, False]
+            missing = self.parents[stream, tenant, True]
+        return found + missing, missing

@@ -95,7 +95,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         self.cp_tap: TapT = tap
         self._warn_lock = threading.Lock()
         self._warned: set[str] = set()
-        self._child_skips = 0
+        self._skips_to_log: dict[str, list[ChildNotFoundError]] = {}  # per tenant, bounded
         self._starts: dict[tuple[Any, ...], Any] = {}
         self._declared_cache: frozenset[str] | None = None
         self._date_time_cache: tuple[str, ...] | None = None
@@ -264,7 +264,12 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
 
     # ----- the SDK's entry points (SDK thread) ----------------------------------------------
     def get_records(self, context: Context) -> Iterable[Record]:
-        """Yield records; what ends the stream ends it for this tenant only (module doc)."""
+        """Yield records; what ends the stream ends it for this tenant only (module doc).
+
+        Once a top-level stream's last context of a tenant is through, every stream below it
+        is too (the SDK syncs children inside the parent's loop): ``settle_for`` then decides
+        whether each of them read what exists for that tenant.
+        """
         tenant = self.tenant(context)
         if self.cp_tap.stats.ending(self.name, tenant):
             self.scheduler.take(self.name, context)  # drop what was fetched ahead
@@ -275,11 +280,14 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         try:
             yield from self._records(context)
         except StreamEndedError:
-            return
+            pass
         except NotEntitledError as exc:
             self.end_for(tenant, SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
         except ChildNotFoundError as exc:
-            self.note_child_skip(exc)
+            if self.is_child:
+                self.note_child_skip(exc, tenant)
+            else:  # the list itself is not there: nothing was read, so nothing is complete
+                self.end_for(tenant, SKIPPED, f"endpoint not available: {exc}")
         except FATAL_ERRORS:
             raise
         except ApiResponseError as exc:
@@ -287,6 +295,20 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         except Exception as exc:  # a bug or a shape no check foresaw: still only this stream
             message = self.client_for(context).scrub(str(exc))[:300]
             self.end_for(tenant, FAILED, f"{type(exc).__name__}: {message}")
+        else:
+            if self.is_child and self.requests_per_context:
+                self.cp_tap.stats.count_parent(self.name, tenant, not_found=False)
+        if self.parent_stream_type is None and self._last_context_of(tenant, context):
+            self.settle_for(tenant)
+
+    def _last_context_of(self, tenant: str, context: Context) -> bool:
+        """Whether no later partition of this (top-level) stream reads ``tenant``."""
+        partitions = [dict(p) for p in self.partitions or [{}]]
+        here = dict(context or {})
+        if here not in partitions:
+            return True
+        later = partitions[partitions.index(here) + 1 :]
+        return all(self.tenant(p) != tenant for p in later)
 
     def _records(self, context: Context) -> Iterator[Record]:
         pages = self._pages(context)
@@ -300,7 +322,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
             yield from self.scheduler.pipelined(
                 self._batches(pages, context),
                 lambda batch: start_batch(self, batch, context),
-                lambda result: finish_batch(self, result),
+                lambda result: finish_batch(self, result, context),
             )
         finally:
             if isinstance(pages, ReadAhead):
@@ -457,23 +479,63 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         """No tenant saw this stream end early, so its rows are the whole truth."""
         return not any(stream == self.name for stream, _ in self.cp_tap.stats.endings)
 
-    def note_child_skip(self, exc: ChildNotFoundError) -> None:
-        """A parent's object vanished between list and detail: skip it, warn (bounded)."""
+    def note_child_skip(self, exc: ChildNotFoundError, tenant: str) -> None:
+        """A parent's object answered 404 (SDK thread): skip it and count it. Whether that
+        means "this object is gone" or "this endpoint is not there" is known only once every
+        parent of the tenant answered, so the warning waits for ``settle``."""
+        self.cp_tap.stats.count_parent(self.name, tenant, not_found=True)
         with self._warn_lock:
-            self._child_skips += 1
-            count = self._child_skips
-        self.cp_tap.stats.add("warnings", f"{self.name}: 404 skipped")
-        if count <= MAX_LOGGED_CHILD_SKIPS:
+            held = self._skips_to_log.setdefault(tenant, [])
+            if len(held) < MAX_LOGGED_CHILD_SKIPS:
+                held.append(exc)
+
+    def settle_for(self, tenant: str) -> None:
+        """Every context of this stream and of the streams below it is through for
+        ``tenant``: settle each (parents before children, so an ending reaches below)."""
+        for stream in (self, *self.descendants()):
+            stream.settle(tenant)
+
+    def settle(self, tenant: str) -> None:
+        """Complete only if the endpoint answered for at least one parent: 404 for every
+        parent (at least one) means the endpoint is not available for this tenant, not that
+        every object vanished, so the stream is skipped there, with one warning, and its
+        rows are never taken for removals. Otherwise the 404s are objects deleted after they
+        were listed: warned about (bounded) and counted in the summary."""
+        stats = self.cp_tap.stats
+        parents, not_found = stats.parents_answered(self.name, tenant)
+        with self._warn_lock:
+            skips = self._skips_to_log.pop(tenant, [])
+        if parents and not_found == parents:
+            self.end_for(tenant, SKIPPED, self.unavailable_reason(parents))
+        ending = stats.ending(self.name, tenant)
+        if not not_found or (ending is not None and ending.status == SKIPPED):
+            return
+        stats.add("warnings", f"{self.name}: 404 skipped", not_found)
+        for exc in skips:
             self.logger.warning(
-                "Stream '%s': %s answered HTTP %s%s; the object was probably deleted after it "
-                "was listed. Skipped.",
+                "Stream '%s'%s: %s answered HTTP %s%s; the object was probably deleted after "
+                "it was listed. Skipped.",
                 self.name,
+                self.tenant_label(tenant),
                 exc.path,
                 exc.status,
                 f" {exc.code}" if exc.code else "",
             )
-        elif count == MAX_LOGGED_CHILD_SKIPS + 1:
-            self.logger.warning("Stream '%s': more 404 skips; counted in the summary", self.name)
+        if not_found > len(skips):
+            self.logger.warning(
+                "Stream '%s'%s: %d more 404 skips; counted in the summary",
+                self.name,
+                self.tenant_label(tenant),
+                not_found - len(skips),
+            )
+
+    def unavailable_reason(self, parents: int) -> str:
+        """``endpoint not available: 404 for all 245 connections`` (the manifest's reason)."""
+        parent = next((s for s in self.cp_tap.streams.values() if self in s.child_streams), None)
+        noun = parent.name if parent is not None else self.name
+        which = f"all {parents} {noun}" if parents > 1 else f"its only parent in {noun}"
+        where = "" if parent is not None else " on the detail GET"
+        return f"endpoint not available: 404{where} for {which}"
 
     def warn_once(self, message: str) -> None:
         """Log a warning only the first time it is seen for this stream."""

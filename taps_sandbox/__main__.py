@@ -21,7 +21,7 @@ from taps_sandbox.base import (
     SEGMENT_TOKEN_2,
     SandboxOptions,
 )
-from taps_sandbox.server import BROKEN_KINDS, Sandbox
+from taps_sandbox.server import BROKEN_KINDS, Sandbox, not_found_rules
 
 
 def _pair(value: str, what: str) -> tuple[str, str]:
@@ -38,6 +38,16 @@ def _gate(value: str) -> tuple[str, int]:
     if not status.isdigit():
         raise argparse.ArgumentTypeError(f"status must be a number in {value!r}")
     return prefix, int(status)
+
+
+def _not_found(value: str) -> tuple[str, str]:
+    """``PATH=CODE`` -> (path, code), checked as the server checks it."""
+    rule = _pair(value, "PATH=CODE, e.g. /v1/connections/*/sync-history=NotFound")
+    try:
+        not_found_rules((rule,))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return rule
 
 
 def _broken(value: str) -> tuple[str, str]:
@@ -70,6 +80,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="PREFIX=STATUS",
         help="answer STATUS under PREFIX (repeatable)",
+    )
+    parser.add_argument(
+        "--not-found",
+        type=_not_found,
+        action="append",
+        default=[],
+        metavar="PATH=CODE",
+        help="every parent answers 404 CODE on PATH, '*' for its id (repeatable)",
     )
     parser.add_argument(
         "--broken",
@@ -105,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         deleted_children=args.deleted_children,
         gated=tuple(args.gate),
+        not_found_for_every_parent=tuple(args.not_found),
         broken=tuple(args.broken),
         world_step=args.world_step,
     )

@@ -194,6 +194,7 @@ class Sandbox:
         for _, kind in self.options.broken:
             if kind not in BROKEN_KINDS:
                 raise ValueError(f"unknown broken kind {kind!r}; known: {BROKEN_KINDS}")
+        self._not_found = not_found_rules(self.options.not_found_for_every_parent)
         self.world = World(0)
         self.set_world_step(self.options.world_step)
 
@@ -334,6 +335,9 @@ class Sandbox:
         for who, prefix, status in opts.gated_for:
             if who == credential and _path_matches_prefix(path, prefix):
                 return api.error(status, "feature not enabled for this account or workspace")
+        for pattern, code in self._not_found:
+            if pattern.fullmatch(path):
+                return api.error(404, "Resource not found", code)
         wait_ms = self._endpoint_wait_ms(api, path, credential)
         if wait_ms is not None:
             return api.rate_limited(wait_ms)
@@ -481,6 +485,39 @@ class Sandbox:
                 },
             )
         return ApiResponse(404, {"error": "unknown control endpoint"})
+
+
+NOT_FOUND_CODE = re.compile(r"NotFound(_[A-Za-z]+)?")
+
+
+def not_found_rules(rules: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str], str]]:
+    """``not_found_for_every_parent`` as (compiled path, code), refusing what is not one.
+
+    The path must start with ``/`` and have a ``*`` segment (the parent's id: a whole
+    endpoint answering 404 is ``gated``); it matches that endpoint exactly, not what lies
+    below it. The code is ``NotFound`` or ``NotFound_<Entity>``: a 404 that says something
+    else is not what either API sends.
+    """
+    out = []
+    for path, code in rules:
+        segments = path.split("/")
+        if (
+            not path.startswith("/")
+            or "*" not in segments
+            or any("*" in seg and seg != "*" for seg in segments)
+        ):
+            raise ValueError(
+                f"not_found_for_every_parent path {path!r} must start with '/' and have a "
+                "'*' segment for the parent's id, e.g. /v1/connections/*/sync-history"
+            )
+        if not NOT_FOUND_CODE.fullmatch(code):
+            raise ValueError(
+                f"not_found_for_every_parent code {code!r} must be NotFound or "
+                "NotFound_<Entity>, e.g. NotFound_Connector"
+            )
+        parts = [re.escape(seg) if seg != "*" else "[^/]+" for seg in path.rstrip("/").split("/")]
+        out.append((re.compile("/".join(parts) + "/?"), code))
+    return out
 
 
 def _strip_repeat_cursor(query: dict[str, list[str]]) -> tuple[dict[str, list[str]], str | None]:
