@@ -38,6 +38,8 @@ FIVETRAN_NEW_INVITED_ID = "new_user_invited"
 FIVETRAN_REVOKED_SYSTEM_KEY = 1
 FIVETRAN_DELETED_CONNECTION = 2
 FIVETRAN_TABLE_CONNECTION = 0  # the first of its disabled tables gets enabled
+FIVETRAN_MEMBERSHIP_USER = 1  # a member of every group: its role on one of them changes
+FIVETRAN_MEMBERSHIP_GROUP = 0
 
 # What step 1 does, in words (GET /_sandbox/world, the demo's header).
 CHANGES: dict[int, tuple[str, ...]] = {
@@ -53,6 +55,8 @@ CHANGES: dict[int, tuple[str, ...]] = {
         f"fivetran: system key #{FIVETRAN_REVOKED_SYSTEM_KEY} revoked",
         f"fivetran: connection #{FIVETRAN_DELETED_CONNECTION} deleted",
         f"fivetran: first disabled table of connection #{FIVETRAN_TABLE_CONNECTION} enabled",
+        f"fivetran: user #{FIVETRAN_MEMBERSHIP_USER}'s role on group "
+        f"#{FIVETRAN_MEMBERSHIP_GROUP} becomes the next destination role",
     ),
 }
 
@@ -197,6 +201,8 @@ class World:
                 return gone("Membership", parts[-1])
             if len(parts) == 3 and uid == users[FIVETRAN_ROLE_CHANGED_USER]:
                 return lambda *a, query: dict(fn(*a, query=query), role=FIVETRAN_NEW_ROLE)
+            if uid == users[FIVETRAN_MEMBERSHIP_USER] and parts[3:4] == ["groups"]:
+                return self._ft_group_role(api, fn, listing=len(parts) == 4)
             if len(parts) == 4 and parts[3] == "connections":
                 return filtered(lambda m: m.get("id") != deleted_conn)
             if len(parts) == 5 and parts[3] == "connections" and parts[4] == deleted_conn:
@@ -251,6 +257,26 @@ class World:
             return out
 
         return route
+
+    @staticmethod
+    def _ft_group_role(api: Any, fn: FivetranRoute, *, listing: bool) -> FivetranRoute:
+        """The user's membership of the group with its role moved to the next destination
+        role, in the membership list and its detail alike: access changed on a resource that
+        stays, with nobody added or removed."""
+        from taps_sandbox.fivetran_api import GROUP_ROLES  # noqa: PLC0415 (loaded lazily)
+
+        gid = api.expected_ids("groups")[FIVETRAN_MEMBERSHIP_GROUP]
+
+        def patch(member: dict[str, Any]) -> dict[str, Any]:
+            if member.get("id") != gid:
+                return member
+            role = member.get("role")
+            now = GROUP_ROLES.index(role) if role in GROUP_ROLES else -1
+            return dict(member, role=GROUP_ROLES[(now + 1) % len(GROUP_ROLES)])
+
+        if listing:
+            return lambda *a, query: [patch(m) for m in fn(*a, query=query)]
+        return lambda *a, query: patch(fn(*a, query=query))
 
     @staticmethod
     def _ft_new_user(api: Any, uid: str) -> dict[str, Any]:

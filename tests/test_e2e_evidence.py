@@ -26,6 +26,7 @@ from taps_sandbox import world as w
 from taps_sandbox.base import SENTINEL, SandboxOptions
 from taps_sandbox.server import Sandbox
 from tests import pg_server
+from tests.expected import fivetran_items
 from tests.test_e2e_meltano import meltano_installed, mt, postgres  # noqa: F401 (fixtures)
 
 RUN_TIMEOUT_S = 600.0
@@ -125,6 +126,38 @@ def expected_access_changes() -> set[Row]:
             "Account Reviewer",
         ),
     }
+    rows |= fivetran_membership_changes(ft0, after.apis["fivetran"], acct)
+    assert any(r[3] == "role_changed" and r[4].startswith("group:") for r in rows), rows
+    return rows
+
+
+def fivetran_membership_changes(ft0: Any, ft1: Any, acct: str) -> set[Row]:
+    """Group and connection memberships of users served at both steps, on resources that
+    still exist: granted, revoked or role_changed (a membership that goes with its user or
+    its resource is that object's removal, not a change of its own)."""
+    users0 = {u["id"] for u in fivetran_items(ft0, "/v1/users")}
+    users1 = {u["id"] for u in fivetran_items(ft1, "/v1/users")}
+    resources1 = {
+        "group": {g["id"] for g in fivetran_items(ft1, "/v1/groups")},
+        "connection": {c["id"] for c in fivetran_items(ft1, "/v1/connections")},
+    }
+    rows: set[Row] = set()
+    for uid in sorted(users0 & users1):
+        for kind, path in (("group", "groups"), ("connection", "connections")):
+            r0 = {m["id"]: m["role"] for m in fivetran_items(ft0, f"/v1/users/{uid}/{path}")}
+            r1 = {m["id"]: m["role"] for m in fivetran_items(ft1, f"/v1/users/{uid}/{path}")}
+            for rid in (set(r0) | set(r1)) & resources1[kind]:
+                if r0.get(rid) != r1.get(rid):
+                    change = (
+                        "granted"
+                        if rid not in r0
+                        else "revoked"
+                        if rid not in r1
+                        else "role_changed"
+                    )
+                    rows.add(
+                        ("fivetran", acct, uid, change, f"{kind}:{rid}", r0.get(rid), r1.get(rid))
+                    )
     return rows
 
 
