@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NoReturn
 
 from evidence_pack import ReportError
+from evidence_pack.diagram import GRAPHVIZ_MISSING, graphviz_available
 from evidence_pack.pack import build
 from evidence_pack.warehouse import (
     DuckDBWarehouse,
@@ -26,6 +28,15 @@ DEFAULT_DUCKDB = Path("output/sandbox.duckdb")
 DEFAULT_OUT = Path("output/evidence-pack")
 DEFAULT_PASSWORD_ENV = "EVIDENCE_PG_PASSWORD"  # noqa: S105 (a variable name)
 PROG = "evidence-pack"
+DIST_NAME = "control-plane-taps"
+
+
+def dist_version() -> str:
+    """The installed distribution's version (pyproject's, through the package metadata)."""
+    try:
+        return version(DIST_NAME)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the evidence marts and the taps' sync_runs manifest. The page opens from disk."
         ),
     )
+    p.add_argument("--version", action="version", version=f"{PROG} {dist_version()}")
     p.add_argument(
         "--since",
         metavar="DATE",
@@ -149,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"cannot write {args.out}: {err.strerror or err}")
     except KeyboardInterrupt:
         return _fail("interrupted")
+    if not graphviz_available():
+        print(f"{PROG}: {GRAPHVIZ_MISSING}", file=sys.stderr)
     files = sum(1 for p in out.rglob("*") if p.is_file())
     print(f"evidence pack written: {out}/index.html ({files} files, see manifest.json)")
     return 0

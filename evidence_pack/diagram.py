@@ -4,18 +4,29 @@ Layout is Graphviz's job; this module only says what the nodes and edges are. Ea
 (Segment workspace, Fivetran account) is one cluster. Every SVG edge carries the id
 `flow|<system>|<tenant>|<from_type>|<from_id>|<to_type>|<to_id>` and every node
 `node|<system>|<tenant>|<type>|<id>`, so a reader (or a test) can find a given flow.
+
+Without Graphviz (`dot` not on PATH) the pack is written all the same: one line where the
+picture would be says so (`flows_picture`).
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from html import escape
 from typing import Any
 
 from evidence_pack import ReportError
 from evidence_pack.data import as_list
 
 DOT_TIMEOUT_S = 120
+# Graphviz is a system package, not a pip one: without it the pack is still whole; the page
+# says so in this one line where the picture would be, and the flows table below it (always
+# there) carries every flow.
+GRAPHVIZ_MISSING = (
+    "Graphviz is not installed (no `dot` on PATH), so the flows are not drawn; every flow is in "
+    "the table below (`apt-get install graphviz` adds the picture)."
+)
 # data_flows.status: removed edges stay in the mart (and in the picture), drawn apart.
 STATUS_STYLE = {
     "removed": 'style="dashed", color="#b91c1c", fontcolor="#b91c1c"',
@@ -155,3 +166,16 @@ def render_svg(dot_text: str) -> str:
     svg = proc.stdout[proc.stdout.index("<svg") :]
     # Natural size, shrunk to the column when wider (CSS max-width; the viewBox keeps shape).
     return svg.replace("<svg ", '<svg class="flows" ', 1)
+
+
+def graphviz_available() -> bool:
+    """Whether `dot` is on PATH (the CLI also says so on stderr when it is not)."""
+    return shutil.which("dot") is not None
+
+
+def flows_picture(rows: list[dict[str, Any]]) -> str:
+    """What stands above the flows table: the inline SVG, or the one line saying Graphviz is
+    missing, so that `make report` writes the whole pack on a machine without it."""
+    if not graphviz_available():
+        return f'<p class="warn" data-testid="graphviz-missing">{escape(GRAPHVIZ_MISSING)}</p>'
+    return render_svg(to_dot(rows))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evidence_pack import ReportError
 from evidence_pack.data import load
-from evidence_pack.diagram import render_svg, to_dot
+from evidence_pack.diagram import flows_picture
 from evidence_pack.exports import drata_files, manifest, table_files, vanta_files
 from evidence_pack.page import render
 from evidence_pack.warehouse import Warehouse
@@ -36,7 +36,7 @@ def build(wh: Warehouse, out: Path, *, now: datetime, since: datetime | None) ->
     """Read the warehouse once and write the whole pack to `out`; returns `out`."""
     _check_target(out)
     ev = load(wh, now=now, since=since)
-    svg = render_svg(to_dot(ev.data_flows))
+    svg = flows_picture(ev.data_flows)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
