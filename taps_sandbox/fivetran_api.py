@@ -618,12 +618,17 @@ class FivetranApi(ApiBase):
         ordered = list(CONNECTION_SERVICES) + sorted(set(mapping) - set(CONNECTION_SERVICES))
         return ordered[: self.counts["connector_types"]]
 
-    def _idx(self, coll: str, ident: str, code: str = "NotFound", entity: str = "") -> int:
-        """Index of an id in its collection; ApiError 404 in Fivetran's wording if unknown."""
+    def _idx(self, coll: str, ident: str, code: str = "", entity: str = "") -> int:
+        """Index of an id in its collection; ApiError 404 in Fivetran's wording if unknown:
+        ``NotFound_<Entity>`` names the object (plain ``NotFound`` is for a missing route)."""
         self._collection_ids(coll)
         index = self._index[coll].get(ident)
         if index is None:
-            raise ApiError(404, code, f"Cannot find entity '{entity or coll}' with id '{ident}'.")
+            raise ApiError(
+                404,
+                code or f"NotFound_{entity or coll}",
+                f"Cannot find entity '{entity or coll}' with id '{ident}'.",
+            )
         return index
 
     def _rng(self, *key: Any) -> random.Random:

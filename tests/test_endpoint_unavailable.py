@@ -114,6 +114,18 @@ def test_not_found_fault_answers_every_parent_in_each_apis_envelope(make_sandbox
         assert other.status_code == 200
 
 
+def test_fivetran_sandbox_names_the_object_it_cannot_find(sandbox):
+    """As Fivetran: an unknown id names its entity, a route the API lacks says plain NotFound
+    (the tap reads the first as one object gone, the second as the endpoint missing)."""
+    api = sandbox.apis["fivetran"]
+    assert api.get("/v1/users/no_such_user/groups")["code"] == "NotFound_User"
+    assert api.get("/v1/teams/no_such_team/users")["code"] == "NotFound_Team"
+    assert api.get("/v1/connections/no_such_connection/sync-history")["code"] == (
+        "NotFound_Connector"
+    )
+    assert api.get("/v1/users/no_such_user/roles")["code"] == "NotFound"
+
+
 # --------------------------------------------------------------------------- Fivetran
 
 
