@@ -70,8 +70,8 @@ select
     c.created_at,
     c.last_used_at,
     c.expires_at,
-    {{ days_between('c.created_at', 'b.built_at') }} as age_days,
-    {{ days_between('c.last_used_at', 'b.built_at') }} as unused_days,
+    cast({{ days_between('c.created_at', 'b.built_at') }} as integer) as age_days,
+    cast({{ days_between('c.last_used_at', 'b.built_at') }} as integer) as unused_days,
     f.first_seen_at,
     c.extracted_at as last_seen_at
 from credentials as c
