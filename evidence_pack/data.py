@@ -76,7 +76,22 @@ MART_COLUMNS: dict[str, list[str]] = {
         "before",
         "after",
     ],
+    # Per run, stream and tenant: does the warehouse hold the keys the API returned? Optional:
+    # a warehouse built before it existed gets a warning on the page, not an error.
+    "extract_reconciliation": [
+        "run_id",
+        "system",
+        "tenant_id",
+        "stream",
+        "run_started_at",
+        "manifest_records",
+        "manifest_keys",
+        "warehouse_records",
+        "keys_match",
+        "status",
+    ],
 }
+RECONCILIATION = "extract_reconciliation"
 # Shown when present; never required.
 OPTIONAL_COLUMNS: dict[str, list[str]] = {
     "credentials_inventory": ["owner", "status", "age_days", "unused_days"],
@@ -106,6 +121,7 @@ TIME_COLUMNS = {
     "expires_at",
     "started_at",
     "finished_at",
+    "run_started_at",
 }
 
 UNUSED_KEY_DAYS = 90
@@ -230,6 +246,8 @@ class Evidence:
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # When the pack was made (`now` is when ages are measured from; --now may move it).
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # evidence.extract_reconciliation, newest run first; None when the warehouse lacks it.
+    reconciliation: list[dict[str, Any]] | None = None
 
     @property
     def privileged(self) -> list[dict[str, Any]]:
@@ -390,6 +408,23 @@ def hygiene(ev: Evidence) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def read_reconciliation(wh: Warehouse) -> list[dict[str, Any]] | None:
+    """The reconciliation mart, newest run first; None when it is not built (a warehouse from
+    before it existed still gives a pack, whose page says the check is missing)."""
+    if wh.columns(EVIDENCE_SCHEMA, RECONCILIATION) is None:
+        return None
+    rows, _ = _read_mart(wh, RECONCILIATION)
+    for row in rows:
+        for name in ("manifest_records", "manifest_keys", "warehouse_records"):
+            row[name] = None if row[name] is None else as_int(row[name])
+        row["keys_match"] = None if row["keys_match"] is None else as_bool(row["keys_match"])
+        row["status"] = str(row["status"] or "")
+    oldest = datetime.min.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (str(r["system"]), str(r["tenant_id"]), str(r["stream"])))
+    rows.sort(key=lambda r: r["run_started_at"] or oldest, reverse=True)
+    return rows
+
+
 def load(wh: Warehouse, *, now: datetime, since: datetime | None) -> Evidence:
     """Read everything once; `since=None` means "since the previous complete run"."""
     runs = _read_runs(wh)
@@ -421,6 +456,7 @@ def load(wh: Warehouse, *, now: datetime, since: datetime | None) -> Evidence:
         credentials=creds,
         credential_columns=cred_cols,
         data_flows=flows,
+        reconciliation=read_reconciliation(wh),
     )
     ev.findings = hygiene(ev)
     return ev

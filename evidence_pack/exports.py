@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from evidence_pack.data import MART_COLUMNS, Evidence
+from evidence_pack.data import MART_COLUMNS, RECONCILIATION, Evidence
 from evidence_pack.diagram import tables_of, unique_flows
 
 VANTA_COLUMNS = [
@@ -258,6 +258,12 @@ def table_files(ev: Evidence) -> dict[str, str]:
                 "tables_enabled",
             ],
             flows,
+        ),
+        # Every run, stream and tenant the mart holds (superseded runs too); header only when
+        # the warehouse has no reconciliation mart.
+        "tables/extract_reconciliation.csv": csv_text(
+            MART_COLUMNS[RECONCILIATION],
+            [[_iso(r[c]) for c in MART_COLUMNS[RECONCILIATION]] for r in ev.reconciliation or []],
         ),
     }
 

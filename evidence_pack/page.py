@@ -39,12 +39,14 @@ padding:4px 8px;text-align:left;vertical-align:top;max-width:36em;overflow-wrap:
 th{background:#f1f5f9;position:relative}
 table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}td.num{text-align:right;font-variant-numeric:
-tabular-nums}tr.status-failed td{background:#fef2f2}tr.status-skipped td{background:#fffbeb}
+tabular-nums}tr.status-failed td,tr.status-mismatch td{background:#fef2f2}
+tr.status-skipped td{background:#fffbeb}
 .badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:12px;background:#e2e8f0;
 white-space:nowrap}
-.badge.failed,.badge.removed,.badge.revoked{background:#fee2e2;color:var(--bad)}.badge.skipped,
-.badge.invited{background:#fef3c7;color:var(--warn)}.badge.complete,.badge.active,.badge.granted{
-background:#dcfce7;color:var(--ok)}.filters{display:flex;gap:10px;flex-wrap:wrap;margin:6px 0}
+.badge.failed,.badge.removed,.badge.revoked,.badge.mismatch{background:#fee2e2;color:var(--bad)}
+.badge.skipped,.badge.invited{background:#fef3c7;color:var(--warn)}
+.badge.complete,.badge.active,.badge.granted,.badge.ok{background:#dcfce7;color:var(--ok)}
+.filters{display:flex;gap:10px;flex-wrap:wrap;margin:6px 0}
 .filters input,.filters select{padding:4px 6px;border:1px solid #cbd5e1;border-radius:4px}
 .muted{color:var(--muted)}.warn{color:var(--warn);font-weight:600}dl.run{display:grid;
 grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0}dl.run dt{color:var(--muted)}
@@ -331,6 +333,103 @@ def _runs(ev: Evidence) -> str:
     )
 
 
+RECON_COLUMNS = [
+    ("stream", "Stream"),
+    ("manifest_records", "Records emitted"),
+    ("manifest_keys", "Distinct keys"),
+    ("warehouse_records", "Rows in warehouse"),
+    ("keys_match", "Keys match"),
+    ("status", "Status"),
+]
+RECON_STATUSES = ("ok", "mismatch", "superseded", "not_checked")
+
+
+def _reconciliation_run(rows: list[dict[str, Any]]) -> str:
+    """One run of one tap and tenant: its compared streams; superseded ones as a count."""
+    first = rows[0]
+    # Mismatches first: they are what a reviewer must see.
+    shown = sorted(
+        (r for r in rows if r["status"] != "superseded"), key=lambda r: r["status"] != "mismatch"
+    )
+    superseded = len(rows) - len(shown)
+    tid = "recon-" + _slug(first["system"], first["tenant_id"], first["run_id"])
+    statuses = ", ".join(
+        f"{sum(1 for r in rows if r['status'] == s)} {s.replace('_', ' ')}"
+        for s in RECON_STATUSES
+        if any(r["status"] == s for r in rows)
+    )
+    parts = [
+        f'<div class="recon-run" data-run-id="{escape(str(first["run_id"]))}" '
+        f'data-system="{escape(str(first["system"]))}" '
+        f'data-tenant="{escape(str(first["tenant_id"]))}">'
+        f"<h3>{escape(str(first['system']))} &middot; tenant "
+        f"<code>{escape(str(first['tenant_id']))}</code> &middot; run "
+        f"<code>{escape(str(first['run_id']))}</code>, started "
+        f"{escape(fmt_time(first['run_started_at']))}</h3>"
+        f'<p class="muted">{escape(statuses)}.</p>'
+    ]
+    if shown:
+        parts.append(
+            table(
+                tid,
+                RECON_COLUMNS,
+                shown,
+                render={"status": badge},
+                row_class=lambda r: f"status-{r['status']}",
+            )
+        )
+    if superseded:
+        parts.append(
+            f'<p class="muted">{superseded} streams superseded: a later run extracted them '
+            "again, so the warehouse no longer tells this run's rows apart.</p>"
+        )
+    return "".join(parts) + "</div>"
+
+
+def _reconciliation(ev: Evidence) -> str:
+    """Section: per run, whether the warehouse holds the keys the API returned."""
+    head = (
+        '<section id="reconciliation"><h2>Extract reconciliation</h2>'
+        '<p class="muted">Each run\'s manifest carries, per stream and tenant, how many distinct '
+        "primary keys the API returned and a digest of them; the evidence build recomputes both "
+        "from the rows the warehouse holds from that run (<code>evidence.extract_reconciliation"
+        "</code>). <b>ok</b>: the warehouse holds exactly those keys; <b>mismatch</b>: a row is "
+        "missing, extra or has another key (the build's test fails); <b>superseded</b>: a later "
+        "run extracted the stream again; <b>not checked</b>: the stream is not listed for "
+        "reconciliation or the manifest predates the digest.</p>"
+    )
+    rows = ev.reconciliation
+    if rows is None:
+        return (
+            head + '<p class="warn" data-testid="recon-missing">This warehouse has no '
+            "evidence.extract_reconciliation: rebuild the marts with this checkout's transform/ "
+            "project (dbt build) to check the extract against the warehouse.</p></section>"
+        )
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in RECON_STATUSES}
+    summary = (
+        "<p>"
+        + ", ".join(
+            f"{count('recon-' + s.replace('_', '-'), n)} {escape(s.replace('_', ' '))}"
+            for s, n in counts.items()
+        )
+        + " (streams x runs).</p>"
+    )
+    warn = ""
+    if counts["mismatch"]:
+        warn = (
+            '<p class="warn" data-testid="recon-mismatch-warning">For '
+            f"{counts['mismatch']} stream(s) the warehouse does not hold what the API returned: "
+            "see the rows marked mismatch below.</p>"
+        )
+    runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:  # newest run first (data.read_reconciliation)
+        runs.setdefault((str(r["run_id"]), str(r["system"]), str(r["tenant_id"])), []).append(r)
+    body = "".join(_reconciliation_run(group) for group in runs.values())
+    if not runs:
+        body = '<p class="empty">No complete stream in the manifest to reconcile.</p>'
+    return head + summary + warn + body + "</section>"
+
+
 def _access(ev: Evidence) -> str:
     """Section: the access review (sortable, filterable) and the privileged accounts."""
     rows = sorted(ev.access_review, key=lambda r: (r["system"], r["tenant_id"], r["email"] or ""))
@@ -533,12 +632,14 @@ def render(ev: Evidence, svg: str, files: list[tuple[str, int]]) -> str:
         f"from {escape(ev.warehouse)}; ages measured from {escape(fmt_time(ev.now))}.</p>"
         f"<p>Changes are shown since {escape(fmt_time(ev.since))} "
         f"({escape(ev.since_source)}).</p></header>"
-        '<nav><a href="#runs">Runs</a><a href="#access">Access review</a>'
+        '<nav><a href="#runs">Runs</a><a href="#reconciliation">Reconciliation</a>'
+        '<a href="#access">Access review</a>'
         '<a href="#privileged">Privileged</a><a href="#changes">Changes</a>'
         '<a href="#hygiene">Credential hygiene</a><a href="#flows">Data flows</a>'
         '<a href="#exports">Files</a></nav><main>'
         + _summary(ev)
         + _runs(ev)
+        + _reconciliation(ev)
         + _access(ev)
         + _changes(ev)
         + _hygiene(ev)

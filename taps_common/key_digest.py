@@ -146,9 +146,12 @@ class KeyPlan:
     def __init__(self, fields: Sequence[str], kinds: Sequence[str]) -> None:
         self.fields = tuple(fields)
         self.kinds = tuple(kinds)
-        # Every key field declared text (nearly every stream): join the values as they are.
-        self._plain = bool(self.fields) and all(k == TEXT for k in self.kinds)
-        self._get = itemgetter(*self.fields) if self.fields else None
+        # Every key field declared text (nearly every stream): the values joined as they are,
+        # by a function with everything it needs bound, as it runs for every record.
+        plain = bool(self.fields) and all(k == TEXT for k in self.kinds)
+        self.hash: Callable[[Mapping[str, Any]], int] = (
+            self._text_hasher() if plain else self._general_hash
+        )
 
     @classmethod
     def of(cls, stream: KeyedStream) -> KeyPlan:
@@ -157,17 +160,30 @@ class KeyPlan:
         fields = tuple(stream.primary_keys or ())
         return cls(fields, [_kind(props.get(f)) for f in fields])
 
-    def hash(self, row: Mapping[str, Any]) -> int:
-        """The record's key hash."""
-        if self._plain and self._get is not None:
+    def _general_hash(self, row: Mapping[str, Any]) -> int:
+        """Any key: each value rendered by its kind (module doc)."""
+        return key_hash(canonical_key([row.get(f) for f in self.fields], self.kinds))
+
+    def _text_hasher(self) -> Callable[[Mapping[str, Any]], int]:
+        """The hash of a key of text fields; a null, absent or non-text value falls back to
+        the general path, which gives the same hash for text."""
+        get, join, md5, unpack, general = (
+            itemgetter(*self.fields),
+            SEPARATOR.join,
+            _md5,
+            _U64,
+            self._general_hash,
+        )
+        single = len(self.fields) == 1
+
+        def text_hash(row: Mapping[str, Any]) -> int:
             try:
-                found = self._get(row)
-                text = SEPARATOR.join(found) if len(self.fields) > 1 else found
-                return _U64(_md5(text.encode()).digest())[0] >> _SHIFT  # key_hash, inlined
-            except (KeyError, TypeError, AttributeError):  # a null, absent or non-text value
-                pass
-        values = [row.get(f) for f in self.fields]
-        return key_hash(canonical_key(values, self.kinds))
+                text = get(row) if single else join(get(row))
+                return unpack(md5(text.encode()).digest())[0] >> _SHIFT
+            except (KeyError, TypeError, AttributeError):
+                return general(row)
+
+        return text_hash
 
 
 def _kind(prop: Any) -> str:
@@ -196,19 +212,19 @@ class KeyDigests:
     """Key hashes per (stream, tenant) for one run; SDK thread only (module doc)."""
 
     def __init__(self) -> None:
-        # (stream, tenant) -> (plan, hashes); None for a stream that is not written.
-        self._open: dict[tuple[str, str], tuple[KeyPlan, array[int]] | None] = {}
+        # (stream, tenant) -> (hashes, its append, the stream's hash); None for a stream that is
+        # not written.
+        self._open: dict[tuple[str, str], _Slot | None] = {}
         self._done: dict[tuple[str, str], Digest] = {}
 
     def add(self, stream: KeyedStream, tenant: str, row: Mapping[str, Any]) -> None:
         """Note one record's key. Records of a stream that is not selected (a parent read only
         for its children) are never written, so they are not noted."""
-        where = (stream.name, tenant)
-        slot = self._open.get(where, _NEW)
+        slot = self._open.get((stream.name, tenant), _NEW)
         if slot is _NEW:
-            slot = self._open[where] = (KeyPlan.of(stream), array("Q")) if stream.selected else None
+            slot = self._open[stream.name, tenant] = _open_slot(stream)
         if slot is not None:
-            slot[1].append(slot[0].hash(row))
+            slot[1](slot[2](row))
 
     def digest(self, stream: str, tenant: str) -> Digest:
         """Distinct keys and digest of one stream and tenant; the hashes are released once
@@ -216,6 +232,17 @@ class KeyDigests:
         where = (stream, tenant)
         if where not in self._done:
             slot = self._open.pop(where, None)
-            hashes = slot[1] if slot else None
+            hashes = slot[0] if slot else None
             self._done[where] = Digest(*distinct_digest(hashes)) if hashes else EMPTY
         return self._done[where]
+
+
+_Slot = tuple["array[int]", Callable[[int], None], Callable[[Mapping[str, Any]], int]]
+
+
+def _open_slot(stream: KeyedStream) -> _Slot | None:
+    """Where one stream and tenant's hashes go; None when the stream is not written."""
+    if not stream.selected:
+        return None
+    hashes: array[int] = array("Q")
+    return hashes, hashes.append, KeyPlan.of(stream).hash
