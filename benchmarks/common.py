@@ -47,10 +47,11 @@ def measure(
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.monotonic()\n"
-        f"p = subprocess.run(sys.argv[1:], stdout={sink}, stderr=subprocess.DEVNULL)\n"
+        f"p = subprocess.run(sys.argv[1:], stdout={sink}, stderr=subprocess.PIPE)\n"
         "w = time.monotonic() - t\n"
         "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "sys.stderr.write(f'{p.returncode} {w} {r}')\n"
+        "sys.stderr.buffer.write(p.stderr[-3000:] if p.returncode else b'')\n"
+        "sys.stderr.write(f'\\n{p.returncode} {w} {r}')\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", wrapper, *cmd],
@@ -59,7 +60,8 @@ def measure(
         check=False,
         env=dict(env) if env is not None else None,
     )
-    code, wall, rss_kb = proc.stderr.decode().split()
+    detail, _, figures = proc.stderr.decode(errors="replace").rpartition("\n")
+    code, wall, rss_kb = figures.split()
     if int(code) != 0:
-        raise SystemExit(f"{Path(cmd[0]).name} failed (exit {code})")
+        raise SystemExit(f"{Path(cmd[0]).name} failed (exit {code}):\n{detail}")
     return proc.stdout, float(wall), int(rss_kb) / 1024

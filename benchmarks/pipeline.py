@@ -12,6 +12,8 @@ nothing changed in between (the daily case), then the evidence pack, and prints:
 - the job's wall divided by the two taps' wall alone (goal <= 1.3), and the second run's wall
   against the first (goal: no slower).
 
+Meltano's log of each warehouse's runs is kept in output/pipeline-<warehouse>.log.
+
 Every process is bounded by a timeout; every address is 127.0.0.1.
 """
 
@@ -292,7 +294,8 @@ def measure_warehouse(
         with tempfile.TemporaryDirectory(prefix=f"pipeline-{warehouse}-") as raw:
             tmp = Path(raw)
             env = job_env(sandbox, tmp, concurrency, start_date, pg)
-            log = tmp / "meltano.log"
+            log = ROOT / "output" / f"pipeline-{warehouse}.log"  # kept: where the time went
+            log.unlink(missing_ok=True)
             runs = [run_job(job, env, label, log) for label in ("first run", "second run")]
             if pg is None:
                 pack_args = ["--duckdb", env["TARGET_DUCKDB_PATH"]]
