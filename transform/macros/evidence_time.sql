@@ -1,22 +1,28 @@
 {#- Times are naive UTC timestamps on both adapters (target-duckdb and target-postgres write
-    _sdc_* and date-time fields that way). -#}
+    _sdc_* and date-time fields that way), and every time these models make is computed in UTC
+    here, never from the session: no now() or current_timestamp, so neither the profile's
+    TimeZone nor the server's matters (a project that installs these models as a package has
+    its own profile). -#}
 
 {% macro ts(expr) -%}
     cast({{ expr }} as timestamp)
 {%- endmacro %}
 
-{#- The build's own time (dbt's run_started_at, UTC): one value for every snapshot and mart of
-    one `dbt build`, so the changes of one run share one seen_at and group exactly. -#}
+{#- The build's own time (dbt's run_started_at, in UTC): one value for every snapshot and mart
+    of one `dbt build`, so the changes of one run share one seen_at and group exactly. -#}
 {% macro evidence_build_time() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    {%- set utc = run_started_at.astimezone(modules.pytz.utc) -%}
+    cast('{{ utc.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
-{#- Snapshots stamp versions with the build time instead of each statement's now(). -#}
-{% macro duckdb__snapshot_get_time() -%}
-    {{ evidence_build_time() }}
-{%- endmacro %}
-
-{% macro postgres__snapshot_get_time() -%}
+{#- Snapshots stamp versions, closing records included, with the build time instead of each
+    statement's session-local now(). dbt's snapshot materialization calls snapshot_get_time(),
+    and dbt resolves a macro name for a node from the node's own package first: so this
+    override reaches this project's snapshots whether the project is the root or installed as
+    a package, and only them. An adapter-specific one (duckdb__snapshot_get_time) would not
+    work from a package: dbt's dispatch looks in the root project and dbt itself unless the
+    root project's `dispatch:` config lists the package. -#}
+{% macro snapshot_get_time() -%}
     {{ evidence_build_time() }}
 {%- endmacro %}
 
