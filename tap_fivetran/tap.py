@@ -43,6 +43,7 @@ class TapFivetran(ControlPlaneTap):
             th.StringType,
             required=True,
             secret=True,
+            title="API key",
             description="Fivetran API key (scoped user key or system key).",
         ),
         th.Property(
@@ -50,12 +51,14 @@ class TapFivetran(ControlPlaneTap):
             th.StringType,
             required=True,
             secret=True,
+            title="API secret",
             description="Fivetran API secret belonging to api_key.",
         ),
         th.Property(
             "api_url",
             th.StringType,
             default=DEFAULT_API_URL,
+            title="API URL",
             description="API base URL without /v1. https only (http allowed for loopback "
             "test servers).",
         ),

@@ -42,12 +42,16 @@ class TapSegment(ControlPlaneTap):
 
     name = "tap-segment"
     secret_settings = ("token",)
+    # Either is enough (tap_errors checks the same): Meltano's settings_group_validation, which
+    # scripts/generate_hub_plugins.py writes from here (a tap without it: its required settings).
+    settings_groups = (("token",), ("workspaces",))
 
     config_jsonschema = th.PropertiesList(
         th.Property(
             "token",
             th.StringType,
             secret=True,
+            title="API token",
             description="Segment Public API token of one workspace (Settings > Access "
             "Management > Tokens). Required unless 'workspaces' is set.",
         ),
@@ -56,12 +60,14 @@ class TapSegment(ControlPlaneTap):
             th.StringType,
             default="us",
             allowed_values=["us", "eu"],
+            title="Region",
             description="Workspace region: 'us' (api.segmentapis.com) or 'eu' "
             "(eu1.api.segmentapis.com). A token works only in its own region.",
         ),
         th.Property(
             "api_url",
             th.StringType,
+            title="API URL",
             description="API base URL; overrides 'region'. https only (http allowed for "
             "loopback test servers).",
         ),
@@ -74,6 +80,7 @@ class TapSegment(ControlPlaneTap):
                     th.Property("api_url", th.StringType),
                 )
             ),
+            title="Workspaces",
             description="Several workspaces in one run: a list of {token, region or api_url}. "
             "Records carry their workspaceId; state is kept per workspace.",
         ),
@@ -81,6 +88,7 @@ class TapSegment(ControlPlaneTap):
             "audit_lookback_minutes",
             th.IntegerType(minimum=0),
             default=5,
+            title="Audit lookback (minutes)",
             description="audit_events re-reads this many minutes before the bookmark, for "
             "events that land late; duplicates stay within this window.",
         ),
@@ -88,6 +96,7 @@ class TapSegment(ControlPlaneTap):
             "audit_window_hours",
             NUMBER_OR_TEXT,
             default=24,
+            title="Audit window (hours)",
             description="Longest time window audit_events reads at once, oldest first; where "
             "events are dense, windows shrink to hold about one page each.",
         ),

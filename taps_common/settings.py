@@ -45,6 +45,7 @@ def common_properties() -> list[th.Property[Any]]:
         th.Property(
             "start_date",
             th.DateTimeType,
+            title="Start date",
             description="Earliest time for time-windowed streams (audit events, usage, sync "
             "history). ISO-8601 date or date-time. Default: 30 days ago.",
         ),
@@ -52,6 +53,7 @@ def common_properties() -> list[th.Property[Any]]:
             "page_size",
             th.IntegerType(minimum=1, maximum=PAGE_SIZE_MAX),
             default=PAGE_SIZE_MAX,
+            title="Page size",
             description="Items per list page (1..1000). Lists whose items each need more "
             "requests (details, child streams) ask for at most 250, which saves memory and costs "
             "next to nothing.",
@@ -60,6 +62,7 @@ def common_properties() -> list[th.Property[Any]]:
             "max_concurrency",
             th.IntegerType(minimum=1),
             default=8,
+            title="Max concurrency",
             description="Requests in flight at once for the whole run, across streams "
             "(1 = one at a time). Records and state are the same at any value.",
         ),
@@ -67,18 +70,21 @@ def common_properties() -> list[th.Property[Any]]:
             "request_timeout",
             NUMBER_OR_TEXT,
             default=60,
+            title="Request timeout (seconds)",
             description="Seconds to wait for one HTTP response before retrying.",
         ),
         th.Property(
             "max_retries",
             th.IntegerType(minimum=0),
             default=8,
+            title="Max retries",
             description="Retries per request on 429, 5xx, timeouts and dropped connections.",
         ),
         th.Property(
             "max_retry_wait_seconds",
             th.IntegerType(minimum=0),
             default=600,
+            title="Max retry wait (seconds)",
             description="Longest total wait for one request's retries; a Retry-After longer "
             "than this ends the run with a clear error instead of waiting.",
         ),
@@ -86,12 +92,14 @@ def common_properties() -> list[th.Property[Any]]:
             "backoff_base_seconds",
             NUMBER_OR_TEXT,
             default=1.0,
+            title="Backoff base (seconds)",
             description="First exponential backoff step for 5xx/timeouts (doubles each retry, "
             "capped at 60 s). A 429's own wait (header or body) takes precedence.",
         ),
         th.Property(
             "max_requests_per_second",
             NUMBER_OR_TEXT,
+            title="Max requests per second",
             description="Optional client-side cap on the request rate for the whole API, on "
             "top of the endpoint limits the API documents.",
         ),
@@ -99,6 +107,7 @@ def common_properties() -> list[th.Property[Any]]:
             "redact_secrets",
             th.BooleanType,
             default=True,
+            title="Redact secrets",
             description="Replace secret values (write keys, passwords, tokens in settings or "
             "config objects) with '**REDACTED**' before records leave the tap.",
         ),
@@ -106,6 +115,7 @@ def common_properties() -> list[th.Property[Any]]:
             "emit_activate_version_messages",
             th.BooleanType,
             default=False,
+            title="Emit ACTIVATE_VERSION messages",
             description="Send ACTIVATE_VERSION after each full-table stream that completed for "
             "every workspace/account, so targets that support it (target-postgres) mark rows "
             "gone from the API as deleted. A failed or gated stream never sends it.",
@@ -114,6 +124,7 @@ def common_properties() -> list[th.Property[Any]]:
             "progress_interval_seconds",
             th.IntegerType(minimum=1),
             default=30,
+            title="Progress log interval (seconds)",
             description="How often long runs log per-stream record and request counts.",
         ),
     ]
