@@ -13,91 +13,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from evidence_pack import ReportError
+from evidence_pack.contracts import mart_contracts
 from evidence_pack.warehouse import Warehouse, select_sql
 
 EVIDENCE_SCHEMA = "evidence"
 
-# Columns read from each mart (issue 14 and transform/models/marts).
+# Columns read from each mart: all those its dbt contract declares, no other
+# (transform/models/marts/<mart>.yml), so a column a mart does not declare is never read.
 MART_COLUMNS: dict[str, list[str]] = {
-    "access_review": [
-        "system",
-        "tenant_id",
-        "account_id",
-        "email",
-        "name",
-        "roles",
-        "status",
-        "is_privileged",
-        "created_at",
-        "last_login_at",
-        "first_seen_at",
-        "last_seen_at",
-    ],
-    "access_changes": [
-        "seen_at",
-        "system",
-        "tenant_id",
-        "account_id",
-        "email",
-        "change",
-        "resource",
-        "before",
-        "after",
-    ],
-    "credentials_inventory": [
-        "system",
-        "tenant_id",
-        "credential_id",
-        "name",
-        "kind",
-        "created_at",
-        "last_used_at",
-        "expires_at",
-    ],
-    "data_flows": [
-        "system",
-        "tenant_id",
-        "from_type",
-        "from_id",
-        "from_name",
-        "to_type",
-        "to_id",
-        "to_name",
-        "tables_enabled",
-    ],
-    "config_changes": [
-        "seen_at",
-        "system",
-        "tenant_id",
-        "object_type",
-        "object_id",
-        "change",
-        "field",
-        "before",
-        "after",
-    ],
-    # Per run, stream and tenant: does the warehouse hold the keys the API returned? Optional:
-    # a warehouse built before it existed gets a warning on the page, not an error.
-    "extract_reconciliation": [
-        "run_id",
-        "system",
-        "tenant_id",
-        "stream",
-        "run_started_at",
-        "manifest_records",
-        "manifest_keys",
-        "warehouse_records",
-        "keys_match",
-        "status",
-    ],
+    mart: [c.name for c in columns] for mart, columns in mart_contracts().items()
 }
 RECONCILIATION = "extract_reconciliation"
-# Shown when present; never required.
-OPTIONAL_COLUMNS: dict[str, list[str]] = {
-    "credentials_inventory": ["owner", "status", "age_days", "unused_days"],
-    "data_flows": ["status", "tables_enabled_count"],
-    "config_changes": ["object_name"],
-}
 SYNC_RUN_TABLES = (("segment", "sync_runs"), ("fivetran", "sync_runs"))
 SYNC_RUN_COLUMNS = [
     "run_id",
@@ -111,18 +37,6 @@ SYNC_RUN_COLUMNS = [
     "selected_streams",
     "streams",
 ]
-TIME_COLUMNS = {
-    "created_at",
-    "last_login_at",
-    "first_seen_at",
-    "last_seen_at",
-    "seen_at",
-    "last_used_at",
-    "expires_at",
-    "started_at",
-    "finished_at",
-    "run_started_at",
-}
 
 UNUSED_KEY_DAYS = 90
 PENDING_INVITE_DAYS = 30
@@ -282,12 +196,12 @@ def _read_mart(wh: Warehouse, table: str) -> tuple[list[dict[str, Any]], list[st
             f"{EVIDENCE_SCHEMA}.{table} in {wh.label} lacks column(s) {', '.join(missing)}: "
             "rebuild the marts with this checkout's transform/ project"
         )
-    cols = wanted + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in have]
-    rows = wh.rows(select_sql(wh.table_ref(EVIDENCE_SCHEMA, table), cols))
+    rows = wh.rows(select_sql(wh.table_ref(EVIDENCE_SCHEMA, table), wanted))
+    times = [c.name for c in mart_contracts()[table] if c.is_time]
     for row in rows:
-        for name in TIME_COLUMNS & row.keys():
+        for name in times:
             row[name] = to_utc(row[name])
-    return rows, cols
+    return rows, list(wanted)
 
 
 def _read_runs(wh: Warehouse) -> list[Run]:

@@ -1,5 +1,6 @@
-"""A small warehouse with the evidence marts (issue 14's columns) and both taps' `sync_runs`,
-written to a real DuckDB file or a real PostgreSQL database, for the report's tests.
+"""A small warehouse with the evidence marts (every column of their dbt contracts) and both
+taps' `sync_runs`, written to a real DuckDB file or a real PostgreSQL database, for the
+report's tests.
 
 The marts also carry columns the report must never read, holding the sandbox's sentinel, so a
 report that selects more than the documented columns leaks it and the sentinel scan fails.
@@ -736,14 +737,34 @@ CONFIG_CHANGES = [
     ),
 ]
 
+# The dbt contract's data types as the fixture's logical types.
+CONTRACT_KINDS = {"text": "text", "timestamp": "ts", "boolean": "bool", "integer": "int"}
+
+
+def contracted(mart: str, cols: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``cols`` plus the other columns the mart's dbt contract declares, null here: a mart
+    built by transform/ holds them all, and the report reads every one of them."""
+    from evidence_pack.contracts import mart_contracts
+
+    have = {c for c, _ in cols}
+    return cols + [
+        (c.name, CONTRACT_KINDS[c.data_type]) for c in mart_contracts()[mart] if c.name not in have
+    ]
+
+
 TABLES: list[tuple[str, str, list[tuple[str, str]], list[dict[str, Any]]]] = [
     ("segment", "sync_runs", RUN_COLUMNS, SYNC_RUNS["segment"]),
     ("fivetran", "sync_runs", RUN_COLUMNS, SYNC_RUNS["fivetran"]),
-    ("evidence", "access_review", ACCESS_COLUMNS, ACCESS_REVIEW),
-    ("evidence", "access_changes", CHANGE_COLUMNS, ACCESS_CHANGES),
-    ("evidence", "credentials_inventory", CRED_COLUMNS, CREDENTIALS),
-    ("evidence", "data_flows", FLOW_COLUMNS, DATA_FLOWS),
-    ("evidence", "config_changes", CONFIG_COLUMNS, CONFIG_CHANGES),
+    ("evidence", "access_review", contracted("access_review", ACCESS_COLUMNS), ACCESS_REVIEW),
+    ("evidence", "access_changes", contracted("access_changes", CHANGE_COLUMNS), ACCESS_CHANGES),
+    (
+        "evidence",
+        "credentials_inventory",
+        contracted("credentials_inventory", CRED_COLUMNS),
+        CREDENTIALS,
+    ),
+    ("evidence", "data_flows", contracted("data_flows", FLOW_COLUMNS), DATA_FLOWS),
+    ("evidence", "config_changes", contracted("config_changes", CONFIG_COLUMNS), CONFIG_CHANGES),
 ]
 
 

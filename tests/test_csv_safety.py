@@ -120,6 +120,8 @@ def hostile_evidence() -> Evidence:
         )
     changes = [
         {
+            "change_id": f"change-{i}",
+            "access_key": f"segment|tenant-1|{name(i)}",
             "seen_at": NOW - timedelta(hours=1),
             "system": "segment",
             "tenant_id": "tenant-1",
@@ -132,7 +134,7 @@ def hostile_evidence() -> Evidence:
         }
         for i in range(len(names))
     ]
-    config_cols = [*MART_COLUMNS["config_changes"], "object_name"]
+    config_cols = MART_COLUMNS["config_changes"]
     config = [
         {
             c: (NOW - timedelta(hours=1) if c == "seen_at" else name(i + j))
