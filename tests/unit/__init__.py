@@ -1,0 +1,1 @@
+"""Unit tests of the concurrency core: in-process fakes only, no HTTP, no SDK run."""
