@@ -71,11 +71,17 @@ class JobRun:
         return found[index].start, found[index].end
 
     def extract_load(self, tap: str, loader: str) -> float:
-        """Wall of one tap's task: from its tap or target starting to both having ended."""
-        index = 0 if tap == "tap-segment" else 1
-        tap_span, target_span = self.span(tap), self.span(loader, index)
-        if tap_span is None or target_span is None:
+        """Wall of one tap's task: from its tap or target starting to both having ended (the
+        target is the loader process that ran alongside the tap the longest)."""
+        tap_span = self.span(tap)
+        targets = [(p.start, p.end) for p in self.procs if p.role == loader]
+        if tap_span is None or not targets:
             return float("nan")
+
+        def overlap(span: tuple[float, float]) -> float:
+            return min(span[1], tap_span[1]) - max(span[0], tap_span[0])
+
+        target_span = max(targets, key=overlap)
         return max(tap_span[1], target_span[1]) - min(tap_span[0], target_span[0])
 
     def dbt(self) -> float:
@@ -244,7 +250,6 @@ def job_env(
         "MELTANO_STATE_BACKEND_URI": f"file://{tmp}/state",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp}/meltano.db",
         "TARGET_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
-        "DBT_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
         "DBT_TARGET_PATH": str(tmp / "dbt-target"),
         "DBT_LOG_PATH": str(tmp / "dbt-logs"),
     }
@@ -253,12 +258,12 @@ def job_env(
         env[f"{tap}_START_DATE"] = start_date
         env[f"{tap}_REQUEST_TIMEOUT"] = "120"
     if pg is not None:
-        for prefix in ("TARGET_POSTGRES", "DBT_POSTGRES"):
-            env[f"{prefix}_HOST"] = pg.host
-            env[f"{prefix}_PORT"] = str(pg.port)
-            env[f"{prefix}_USER"] = pg.user
+        # dbt-postgres reads the loader's settings too (meltano.yml: one warehouse).
+        env["TARGET_POSTGRES_HOST"] = pg.host
+        env["TARGET_POSTGRES_PORT"] = str(pg.port)
+        env["TARGET_POSTGRES_USER"] = pg.user
+        env["TARGET_POSTGRES_PASSWORD"] = "unused-trust-auth"  # the target insists on one
         env["TARGET_POSTGRES_DATABASE"] = pg.database
-        env["DBT_POSTGRES_DBNAME"] = pg.database
     return env
 
 

@@ -164,7 +164,7 @@ def main() -> int:
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    env["DBT_DUCKDB_PATH"] = str(path)
+    env["TARGET_DUCKDB_PATH"] = str(path)  # the loader, dbt and the pack (meltano.yml)
 
     sandbox = Sandbox(SandboxOptions(), port=port)
     try:

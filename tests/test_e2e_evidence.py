@@ -312,7 +312,6 @@ def env(tmp_path: Path, meltano_installed: None) -> dict[str, str]:  # noqa: F81
         "MELTANO_STATE_BACKEND_URI": f"file://{tmp_path}/state",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
         "TARGET_DUCKDB_PATH": path,
-        "DBT_DUCKDB_PATH": path,
         # dbt's compiled files and logs per test, not in the shared transform/ folder.
         "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
         "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
@@ -418,7 +417,7 @@ def test_world_step_changes_only_what_it_names() -> None:
 @pytest.mark.e2e
 def test_evidence_duckdb(env: dict[str, str], tmp_path: Path) -> None:
     """DuckDB: two runs, the changes between them, as-of, gated and failed streams, secrets."""
-    wh = Warehouse(duckdb_path=Path(env["DBT_DUCKDB_PATH"]))
+    wh = Warehouse(duckdb_path=Path(env["TARGET_DUCKDB_PATH"]))
     run_job(env, SandboxOptions(), "control-planes-evidence")
     assert access_changes(wh) == set() and config_changes(wh) == set(), "first run is the baseline"
     assert removed_accounts(wh) == set()
@@ -489,8 +488,6 @@ def pg_env(env: dict[str, str], postgres: pg_server.PostgresServer) -> Iterator[
         **env,
         **{f"TARGET_POSTGRES_{k}": v for k, v in conn.items()},
         "TARGET_POSTGRES_DATABASE": postgres.database,
-        **{f"DBT_POSTGRES_{k}": v for k, v in conn.items()},
-        "DBT_POSTGRES_DBNAME": postgres.database,
     }
 
 

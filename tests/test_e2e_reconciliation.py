@@ -137,7 +137,7 @@ def check_pack(wh_for_pack: Any, wh: Warehouse, out: Path, tampered: set[tuple[s
 
 @pytest.mark.e2e
 def test_reconciliation_duckdb(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
-    path = Path(env["DBT_DUCKDB_PATH"])
+    path = Path(env["TARGET_DUCKDB_PATH"])
     wh = Warehouse(duckdb_path=path)
     run_job(env, SandboxOptions(), "control-planes-evidence")
     check_clean_run(wh)

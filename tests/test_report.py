@@ -174,7 +174,6 @@ def pipeline_duckdb(tmp_path_factory) -> Path:
         "MELTANO_STATE_BACKEND_URI": f"file://{tmp}/state",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp}/meltano.db",
         "TARGET_DUCKDB_PATH": str(warehouse),
-        "DBT_DUCKDB_PATH": str(warehouse),
         "DBT_TARGET_PATH": str(tmp / "dbt-target"),
         "DBT_LOG_PATH": str(tmp / "dbt-logs"),
     }
