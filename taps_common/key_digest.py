@@ -8,8 +8,9 @@ here is chosen so that plain SQL in DuckDB and PostgreSQL gives the same numbers
 - **canonical key**: the primary-key values in key order, joined by U+001F (unit separator).
   A text value is itself; a ``date-time`` field is its instant as whole microseconds since
   1970-01-01 UTC, in decimal (the warehouse holds a timestamp, not the API's spelling); a whole
-  number is its decimal integer (``3``, never ``3.0``), another number Python's ``repr``; a
-  boolean ``true`` / ``false``; a null U+001E.
+  number is its decimal integer (``3``, never ``3.0``: a target may load it as a double); a
+  boolean ``true`` / ``false``; a null U+001E. A fraction is Python's ``repr`` and the
+  database's text of it, which agree for short decimals only; no key of either tap holds one.
 - **hash**: the first 15 hex digits of the MD5 of the canonical key (UTF-8), as an integer
   (60 bits, so it is a positive BIGINT in any database).
 - **digest**: the sum of the hashes of the *distinct* keys, modulo 2^60. A sum does not depend
