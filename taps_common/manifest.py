@@ -2,7 +2,9 @@
 
 It is the completeness evidence a reviewer asks for: when the extract ran, which streams it
 took, and for each stream and tenant whether it is whole (``complete``), gated (``skipped``) or
-broke (``failed``), with records and requests. Models downstream take "current" from it: a row
+broke (``failed``), with records and requests, the host and paths read, and the count and
+digest of the distinct primary keys emitted (``key_digest``), which the warehouse recomputes
+to prove it holds what the API returned. Models downstream take "current" from it: a row
 missing from the latest run in which its stream was complete is gone. Incremental on
 ``finished_at`` so no target ever treats the manifest as a table to replace.
 """
