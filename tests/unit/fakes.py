@@ -22,7 +22,7 @@ from taps_common.scheduler import Scheduler
 
 # How long a test waits for work it started before calling it hung. Generous: the machine is
 # shared, and a test that passes never waits this long (it is a hang guard, not a speed check).
-HANG_GUARD = 20.0
+HANG_GUARD = 10.0
 
 
 def run_bounded(func: Callable[[], Any], timeout: float = HANG_GUARD) -> Any:
