@@ -5,8 +5,9 @@ Layout is Graphviz's job; this module only says what the nodes and edges are. Ea
 `flow|<system>|<tenant>|<from_type>|<from_id>|<to_type>|<to_id>` and every node
 `node|<system>|<tenant>|<type>|<id>`, so a reader (or a test) can find a given flow.
 
-Without Graphviz (`dot` not on PATH) the pack is written all the same: one line where the
-picture would be says so (`flows_picture`).
+Without Graphviz (`dot` not on PATH), or with more flows than a picture can show legibly
+(``MAX_DRAWN_FLOWS``), the pack is written all the same: one line where the picture would be
+says so (`flows_picture`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ DOT_TIMEOUT_S = 120
 GRAPHVIZ_MISSING = (
     "Graphviz is not installed (no `dot` on PATH), so the flows are not drawn; every flow is in "
     "the table below (`apt-get install graphviz` adds the picture)."
+)
+# Above this many flows a picture is neither legible nor quick: dot's layout time grows faster
+# than the edges (a large account's 4,500 flows took more than DOT_TIMEOUT_S), so the page says
+# so in one line and the flows table carries them all.
+MAX_DRAWN_FLOWS = 400
+TOO_MANY_FLOWS = (
+    "{count} flows are too many to draw legibly (the picture is drawn up to {limit}); every "
+    "flow is in the table below."
 )
 # data_flows.status: removed edges stay in the mart (and in the picture), drawn apart.
 STATUS_STYLE = {
@@ -178,4 +187,8 @@ def flows_picture(rows: list[dict[str, Any]]) -> str:
     missing, so that `make report` writes the whole pack on a machine without it."""
     if not graphviz_available():
         return f'<p class="warn" data-testid="graphviz-missing">{escape(GRAPHVIZ_MISSING)}</p>'
+    count = len(unique_flows(rows))
+    if count > MAX_DRAWN_FLOWS:
+        line = TOO_MANY_FLOWS.format(count=f"{count:,}", limit=MAX_DRAWN_FLOWS)
+        return f'<p class="warn" data-testid="flows-not-drawn">{escape(line)}</p>'
     return render_svg(to_dot(rows))

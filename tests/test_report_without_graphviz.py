@@ -150,3 +150,39 @@ def test_same_pack_with_graphviz_draws_the_picture(warehouse: Path, tmp_path: Pa
     empty.mkdir()
     assert pack(warehouse, plain, str(empty)).returncode == 0
     assert set(files_of(plain)) == set(files_of(drawn)), "the same files with or without dot"
+
+
+def flow_rows(count: int) -> list[dict[str, str]]:
+    """``count`` distinct Segment source -> destination flows, each listed twice (the mart
+    repeats an edge per table), as data_flows rows."""
+    rows = []
+    for n in range(count):
+        row = {
+            "system": "segment",
+            "tenant_id": "ws1",
+            "from_type": "source",
+            "from_id": f"src{n}",
+            "from_name": f"Source {n}",
+            "to_type": "destination",
+            "to_id": f"dst{n % 7}",
+            "to_name": f"Destination {n % 7}",
+            "status": "active",
+        }
+        rows += [row, dict(row)]
+    return rows
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz (.ci/run installs it)")
+def test_a_large_account_gets_one_line_instead_of_a_picture() -> None:
+    """Graphviz's layout time grows faster than the flows (a large account's timed out and
+    failed the pack): above MAX_DRAWN_FLOWS distinct flows the page says so in one line, dot
+    is not asked, and the flows table (always there) carries them all; at the limit the
+    picture is drawn."""
+    from evidence_pack.diagram import MAX_DRAWN_FLOWS, flows_picture
+
+    many = flows_picture(flow_rows(MAX_DRAWN_FLOWS + 1))
+    assert 'data-testid="flows-not-drawn"' in many and "<svg" not in many
+    assert f"{MAX_DRAWN_FLOWS + 1:,} flows are too many to draw" in many
+    drawn = flows_picture(flow_rows(MAX_DRAWN_FLOWS))
+    assert drawn.startswith('<svg class="flows"') and "flows-not-drawn" not in drawn
+    assert drawn.count('id="flow|') == MAX_DRAWN_FLOWS
