@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from taps_sandbox.__main__ import parse_args
-from taps_sandbox.base import SandboxOptions
+from taps_sandbox.base import SEGMENT_TOKEN, SEGMENT_TOKEN_2, SandboxOptions
 from taps_sandbox.server import Sandbox
 from tests.conftest import fivetran_config, segment_config
 from tests.tap_runner import TapRun, discover, run_tap, select
@@ -211,3 +211,36 @@ def test_segment_one_deleted_source_is_still_complete(make_sandbox):
     [warning] = warnings_about(run, "source_settings")
     assert "probably deleted" in warning
     assert "source_settings" in activated(run)
+
+
+def test_segment_decides_per_workspace(make_sandbox):
+    """Workspace 2's sources all answer 404 on their settings, workspace 1's do not: skipped
+    for workspace 2 only, decided when each workspace's sources are through."""
+    sb = make_sandbox(gated_for=((SEGMENT_TOKEN_2, SOURCE_SETTINGS, 404),))
+    api = sb.apis["segment"]
+    ws1, ws2 = api.workspace_id(1), api.workspace_id(2)
+    cfg = {
+        "workspaces": [
+            {"token": SEGMENT_TOKEN, "api_url": sb.segment_url},
+            {"token": SEGMENT_TOKEN_2, "api_url": sb.segment_url},
+        ],
+        "start_date": START,
+        "page_size": 3,
+    }
+    catalog = select(discover("tap-segment", cfg), {"sources", "source_settings", "sync_runs"})
+    run = run_tap("tap-segment", cfg, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-3000:]
+    [manifest] = run.records["sync_runs"]
+    got = {o["tenant_id"]: o for o in manifest["streams"] if o["stream"] == "source_settings"}
+    sources = {ws: [r for r in run.records["sources"] if r["workspaceId"] == ws] for ws in got}
+    assert got[ws1]["status"] == "complete"
+    assert got[ws1]["records"] == len(sources[ws1]) > 0
+    assert got[ws2]["status"] == "skipped"
+    assert got[ws2]["reason"] == (
+        f"endpoint not available: 404 for all {len(sources[ws2])} sources"
+        if len(sources[ws2]) > 1
+        else "endpoint not available: 404 for its only parent in sources"
+    )
+    [warning] = warnings_about(run, "source_settings")
+    assert f"for workspace {ws2}" in warning
+    assert {r["workspaceId"] for r in run.records["source_settings"]} == {ws1}
