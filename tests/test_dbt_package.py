@@ -7,8 +7,9 @@ transform/ as the root project), then a fresh dbt project in a temp folder that 
 transform/ as a local package and builds it on the same raw tables, copied into other schemas
 (vars segment_schema, fivetran_schema). That project is built the way a stranger's would be:
 its own profile with no TimeZone setting, a session time zone far from UTC (TZ, PGTZ), its own
-generate_schema_name (a prefix) and its own model on top of the package; so a dependence on
-the profile, the session or root-level overrides shows as a difference. DuckDB: its own file,
+generate_schema_name (a prefix), its own model on top of the package, and a source and a model
+named like the package's (dbt's ref() and source() look in the root project first); so a
+dependence on the profile, the session, root-level overrides or names shows as a difference. DuckDB: its own file,
 the package's schemas as they come (evidence, evidence_staging, evidence_snapshots).
 PostgreSQL: the job's own database, the package's schemas moved with +schema (the README's
 way to put them elsewhere).
@@ -48,6 +49,14 @@ DBT_TIMEOUT_S = 600.0
 # (now(), a cast through the session's zone) is off by nine hours.
 SESSION_TZ = "Asia/Tokyo"
 RAW = {"segment": "raw_segment", "fivetran": "raw_fivetran"}  # the job's schema -> the copy's
+# The user's own `segment` source: a users table like the taps' but empty, so reading it
+# instead of the package's would lose every Segment user.
+DECOY = "my_segment_events"
+DECOY_SQL = (
+    f"drop schema if exists {DECOY} cascade",
+    f"create schema {DECOY}",
+    f"create table {DECOY}.users as select * from {RAW['segment']}.users where false",
+)
 # Hashes over a build time, and day counts up to the build's date.
 BUILD_DEPENDENT = {"version_id", "change_id", "age_days", "unused_days"}
 # Where PostgreSQL's package project moves the package's schemas (its +schema configs).
@@ -89,8 +98,10 @@ def user_project(folder: Path, profile: dict[str, Any], *, move_schemas: bool) -
     (folder / "profiles.yml").write_text(
         yaml.safe_dump({"my_warehouse": {"target": "dev", "outputs": {"dev": profile}}})
     )
-    # The project's own naming (a prefix on every schema) and a model of its own on top of the
-    # package: neither may change where or what the package builds.
+    # The project's own naming (a prefix on every schema), a model of its own on top of the
+    # package, and namesakes of the package's: a `segment` source over other tables (Segment's
+    # own warehouse data, say; DECOY) and a model called like one of the package's. None may
+    # change where or what the package builds.
     (folder / "macros").mkdir()
     (folder / "macros" / "generate_schema_name.sql").write_text(
         "{% macro generate_schema_name(custom_schema_name, node) -%}\n"
@@ -101,6 +112,12 @@ def user_project(folder: Path, profile: dict[str, Any], *, move_schemas: bool) -
     (folder / "models" / "my_access_count.sql").write_text(
         "select count(*) as accounts from {{ ref('access_review') }}\n"
     )
+    (folder / "models" / "stg_sync_runs.sql").write_text("select 'not a run' as note\n")
+    own_sources = {
+        "version": 2,
+        "sources": [{"name": "segment", "schema": DECOY, "tables": [{"name": "users"}]}],
+    }
+    (folder / "models" / "my_sources.yml").write_text(yaml.safe_dump(own_sources))
     return folder
 
 
@@ -117,16 +134,6 @@ def user_dbt(project: Path, adapter: str, *args: str) -> None:
         cwd=project,
     )
     assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.tail(80)}"
-
-
-def job_env(job: dict[str, str]) -> dict[str, str]:
-    """The job's environment naming each warehouse once: meltano.yml's dbt utilities read
-    TARGET_DUCKDB_PATH and TARGET_POSTGRES_* too, and Meltano refuses a setting given by two
-    variables."""
-    shadowed = {"DBT_DUCKDB_PATH"} | {
-        k for k in job if k.startswith("DBT_POSTGRES_") and k != "DBT_POSTGRES_SCHEMA"
-    }
-    return {k: v for k, v in job.items() if k not in shadowed}
 
 
 # --------------------------------------------------------------------------- comparing
@@ -213,6 +220,8 @@ def copy_raw_duckdb(job_file: Path, package_file: Path) -> None:
                 con.execute(
                     f'create table {copy}."{table}" as select * from job.{source}."{table}"'
                 )
+        for sql in DECOY_SQL:
+            con.execute(sql)
         con.execute("detach job")
 
 
@@ -225,7 +234,7 @@ def test_package_duckdb(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F
     user_dbt(project, "duckdb", "deps")
     schemas = {name: name for name in MOVED}
     for step in (0, 1):
-        run_job(job_env(env), SandboxOptions(world_step=step), "control-planes-evidence")
+        run_job(env, SandboxOptions(world_step=step), "control-planes-evidence")
         copy_raw_duckdb(job_file, package_file)
         user_dbt(project, "duckdb", "build")
         assert_same_marts(
@@ -250,6 +259,8 @@ def copy_raw_postgres(dsn: str) -> None:
             ).fetchall()
             for (table,) in tables:
                 con.execute(f'create table {copy}."{table}" as select * from {source}."{table}"')
+        for sql in DECOY_SQL:
+            con.execute(sql)
 
 
 def test_package_postgres(
@@ -259,7 +270,7 @@ def test_package_postgres(
 ) -> None:
     """PostgreSQL: the same, with the package's schemas moved by the user's +schema configs."""
     with psycopg.connect(postgres.dsn, autocommit=True) as con:
-        for schema in [*RAW.values(), *MOVED.values(), "my_public"]:
+        for schema in [*RAW.values(), *MOVED.values(), DECOY, "my_public"]:
             con.execute(f'drop schema if exists "{schema}" cascade')
     profile = {
         "type": "postgres",
@@ -276,9 +287,7 @@ def test_package_postgres(
     user_dbt(project, "postgres", "deps")
     wh = Warehouse(dsn=postgres.dsn)
     for step in (0, 1):
-        run_job(
-            job_env(pg_env), SandboxOptions(world_step=step), "control-planes-evidence-postgres"
-        )
+        run_job(pg_env, SandboxOptions(world_step=step), "control-planes-evidence-postgres")
         copy_raw_postgres(postgres.dsn)
         user_dbt(project, "postgres", "build")
         assert_same_marts(wh, wh, MOVED, step + 1, own="my_public")

@@ -77,6 +77,15 @@ def test_wheel_ships_one_schema_per_stream(wheel):
     assert not [n for n in names if n.startswith("taps_sandbox/")]
 
 
+def test_wheel_ships_the_marts_contracts(wheel):
+    """The evidence pack reads each mart's columns from its dbt contract: the wheel carries
+    every mart's yml (evidence_pack/contracts.py reads them there when installed)."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    marts = {p.name for p in (ROOT / "transform" / "models" / "marts").glob("*.yml")}
+    assert marts
+    assert {f"evidence_pack/contracts/{m}" for m in marts} <= names
+
+
 def test_installed_wheel_discovers_from_its_own_files(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     # The dependencies come from this environment's site-packages, added as a plain path (its

@@ -72,7 +72,9 @@
     {%- for node in graph.sources.values() | sort(attribute='unique_id') -%}
         {%- set meta = node.config.get('meta') or node.get('meta') or {} -%}
         {%- set source_meta = node.get('source_meta') or {} -%}
-        {%- if node.source_name in ('segment', 'fivetran') and meta.get('primary_key') -%}
+        {#- This package's sources only: an installing project may have a `segment` too. -#}
+        {%- if node.package_name == evidence_package()
+                and node.source_name in ('segment', 'fivetran') and meta.get('primary_key') -%}
             {%- set entry = {'system': node.source_name, 'stream': node.name, 'relation': none} -%}
             {%- set rel = source(node.source_name, node.name) -%}
             {%- set existing = adapter.get_relation(
