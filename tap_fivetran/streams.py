@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 from tap_fivetran.client import ACCEPT_V2, FivetranStream
 from taps_common.declared import declared_streams
 from taps_common.errors import ApiResponseError, ChildNotFoundError
-from taps_common.settings import parse_start_date
 
 SYNC_HISTORY_WINDOW = dt.timedelta(days=7)  # the API refuses longer windows
 
@@ -220,7 +219,7 @@ class ConnectionSyncHistoryStream(_List):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Consecutive windows from the bookmark (or start_date) to now."""
-        start = self.starting_timestamp(context) or default_start(self.config)
+        start = self.starting_timestamp(context) or self.cp_tap.settings.history_start()
         now = dt.datetime.now(dt.UTC)
         while start < now:
             end = min(start + SYNC_HISTORY_WINDOW, now)
@@ -233,13 +232,6 @@ class ConnectionSyncHistoryStream(_List):
         """Oldest first, so the bookmark can advance safely."""
         records.sort(key=lambda r: str(r.get("start_time") or ""))
         return records
-
-
-def default_start(config: Mapping[str, Any]) -> dt.datetime:
-    """``start_date`` or 30 days ago."""
-    return parse_start_date(config.get("start_date")) or (
-        dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    )
 
 
 def iso(moment: dt.datetime) -> str:

@@ -13,6 +13,7 @@ from singer_sdk import typing as th
 from tap_fivetran import streams
 from tap_fivetran.client import retry_after_seconds
 from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
+from tap_fivetran.settings import FivetranSettings
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
@@ -65,6 +66,11 @@ class TapFivetran(ControlPlaneTap):
         *common_properties(),
     ).to_dict()
 
+    @cached_property
+    def settings(self) -> FivetranSettings:
+        """The settings, typed and with the schema's defaults (parsed once, after validation)."""
+        return FivetranSettings.parse(self.config, self.config_jsonschema)
+
     def tap_errors(self, config: Mapping[str, Any]) -> list[SettingError]:
         """Credentials present, URL safe."""
         errors = [
@@ -76,7 +82,8 @@ class TapFivetran(ControlPlaneTap):
             for name in self.secret_settings
             if (problem := missing_secret(config, name))
         ]
-        url_error = check_api_url(config.get("api_url", DEFAULT_API_URL), "api_url")
+        # Not given: the default, which is safe. Given (null included): checked.
+        url_error = check_api_url(config["api_url"], "api_url") if "api_url" in config else None
         return errors + ([url_error] if url_error else [])
 
     def discover_streams(self) -> list:
@@ -92,7 +99,8 @@ class TapFivetran(ControlPlaneTap):
         return self.client.base_url
 
     def data_shaping_settings(self) -> dict[str, Any]:
-        """Plus the API host."""
+        """Plus the API host, as written (null when the default applies): the fingerprint of
+        a run stays what it was."""
         return {**super().data_shaping_settings(), "api_url": self.config.get("api_url")}
 
     @cached_property
@@ -100,15 +108,15 @@ class TapFivetran(ControlPlaneTap):
         """The one HTTP client of this run (shared by all workers)."""
         key, secret = self.config["api_key"], self.config["api_secret"]
         return ApiHttpClient(
-            base_url=self.config.get("api_url") or DEFAULT_API_URL,
+            base_url=self.settings.api_url,
             auth=HTTPBasicAuth(key, secret),
             user_agent=self.user_agent,
-            timeout=float(self.config.get("request_timeout", 60)),
+            timeout=self.settings.request_timeout,
             policy=self.retry_policy,
             limiter=self.limiter,
             stats=self.stats,
             logger=self.logger,
-            pool_size=int(self.config.get("max_concurrency", 8)),
+            pool_size=self.settings.max_concurrency,
             retry_wait_hint=retry_after_seconds,
             secrets=(key, secret),
             request_slot=self.scheduler.request_slot,
@@ -117,7 +125,7 @@ class TapFivetran(ControlPlaneTap):
     @cached_property
     def limiter(self) -> RateLimiter:
         """Fivetran's documented limits (20,000 requests an hour) and the optional cap."""
-        return RateLimiter.for_api(FIVETRAN_ENDPOINTS, self.config.get("max_requests_per_second"))
+        return RateLimiter.for_api(FIVETRAN_ENDPOINTS, self.settings.max_requests_per_second)
 
     _account_lock = threading.Lock()
 

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 from tap_segment.client import SegmentStream
 from taps_common.declared import declared_streams
 from taps_common.paging import ChunkPlanner
-from taps_common.settings import parse_start_date
 
 FUNCTION_RESOURCE_TYPES = (
     "DESTINATION",
@@ -18,13 +17,6 @@ FUNCTION_RESOURCE_TYPES = (
     "INSERT_TRANSFORMATION",
     "SOURCE",
 )
-
-
-def default_start(config: Mapping[str, Any]) -> dt.datetime:
-    """``start_date`` or 30 days ago."""
-    return parse_start_date(config.get("start_date")) or (
-        dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    )
 
 
 def _moment(text: str) -> dt.datetime:
@@ -309,9 +301,10 @@ class AuditEventsStream(SegmentStream):
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Windows from bookmark - lookback (or start_date) to now."""
         bookmark = self.starting_timestamp(context)
-        lookback = dt.timedelta(minutes=float(self.config.get("audit_lookback_minutes", 5)))
-        start = bookmark - lookback if bookmark else default_start(self.config)
-        window = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
+        settings = self.cp_tap.settings
+        lookback = dt.timedelta(minutes=settings.audit_lookback_minutes)
+        start = bookmark - lookback if bookmark else settings.history_start()
+        window = dt.timedelta(hours=settings.audit_window_hours)
         now = dt.datetime.now(dt.UTC)
         while start < now:
             end = min(start + window, now)
@@ -332,7 +325,7 @@ class AuditEventsStream(SegmentStream):
 
     def chunk_planner(self, todo: list[dict[str, Any]], width: int) -> ChunkPlanner:
         """Windows sized from the density of the chunk before (at most the configured length)."""
-        longest = dt.timedelta(hours=float(self.config.get("audit_window_hours", 24)))
+        longest = dt.timedelta(hours=self.cp_tap.settings.audit_window_hours)
         return DensityWindows(todo, width, longest, self.FILL * self.page_limit, self.SHORTEST)
 
     def split_plan(self, plan: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -392,7 +385,7 @@ class _UsageStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """First day of every month from the bookmark's month (or start_date) to now."""
-        start = self.starting_timestamp(context) or default_start(self.config)
+        start = self.starting_timestamp(context) or self.cp_tap.settings.history_start()
         month = dt.date(start.year, start.month, 1)
         today = dt.datetime.now(dt.UTC).date()
         while month <= today:
@@ -514,7 +507,7 @@ class EventsVolumeStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """DAY granularity windows from the bookmark day (or start_date) to now."""
-        start = self.starting_timestamp(context) or default_start(self.config)
+        start = self.starting_timestamp(context) or self.cp_tap.settings.history_start()
         start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         now = dt.datetime.now(dt.UTC)
         while start < now:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from singer_sdk import typing as th
@@ -13,6 +14,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from tap_segment import streams
 from tap_segment.client import segment_retry_wait
 from tap_segment.endpoints import SEGMENT_ENDPOINTS
+from tap_segment.settings import SegmentSettings
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
@@ -104,6 +106,11 @@ class TapSegment(ControlPlaneTap):
     ).to_dict()
 
     # ----- settings --------------------------------------------------------------------------
+    @cached_property
+    def settings(self) -> SegmentSettings:
+        """The settings, typed and with the schema's defaults (parsed once, after validation)."""
+        return SegmentSettings.parse(self.config, self.config_jsonschema)
+
     def tap_errors(self, config: Mapping[str, Any]) -> list[SettingError]:
         """A token (or workspaces), a known region, safe URLs."""
         errors: list[SettingError] = []
@@ -146,7 +153,7 @@ class TapSegment(ControlPlaneTap):
     def connections(self) -> list[WorkspaceConnection]:
         """Every configured workspace, the top-level token first."""
         found: list[WorkspaceConnection] = []
-        default_region = self.config.get("region") or "us"
+        default_region = self.settings.region
         if self.config.get("token"):
             found.append(self._connection("token", self.config, default_region))
         for i, entry in enumerate(self.config.get("workspaces") or []):
@@ -157,9 +164,10 @@ class TapSegment(ControlPlaneTap):
     def _connection(
         label: str, entry: Mapping[str, Any], default_region: str
     ) -> WorkspaceConnection:
-        region = None if entry.get("api_url") else entry.get("region") or default_region
-        base = entry.get("api_url") or REGION_URLS[region or "us"]
-        return WorkspaceConnection(label, base, entry["token"], region)
+        if entry.get("api_url"):
+            return WorkspaceConnection(label, entry["api_url"], entry["token"], None)
+        region = entry.get("region") or default_region
+        return WorkspaceConnection(label, REGION_URLS[region], entry["token"], region)
 
     # ----- clients and workspace resolution --------------------------------------------------
     _resolve_lock = threading.Lock()
@@ -170,12 +178,12 @@ class TapSegment(ControlPlaneTap):
             base_url=conn.base_url,
             auth=BearerTokenAuthenticator(token=conn.token),
             user_agent=self.user_agent,
-            timeout=float(self.config.get("request_timeout", 60)),
+            timeout=self.settings.request_timeout,
             policy=self.retry_policy,
             limiter=self._limiter_for(conn.base_url),
             stats=self.stats,
             logger=self.logger,
-            pool_size=int(self.config.get("max_concurrency", 8)),
+            pool_size=self.settings.max_concurrency,
             retry_wait_hint=segment_retry_wait,
             secrets=tuple(c.token for c in self.connections()),
             url_settings=f"'{prefix}region' or '{prefix}api_url'",
@@ -186,7 +194,7 @@ class TapSegment(ControlPlaneTap):
         limiters = self.__dict__.setdefault("_limiters", {})
         if base_url not in limiters:
             limiters[base_url] = RateLimiter.for_api(
-                SEGMENT_ENDPOINTS, self.config.get("max_requests_per_second")
+                SEGMENT_ENDPOINTS, self.settings.max_requests_per_second
             )
         return limiters[base_url]
 
@@ -277,5 +285,5 @@ class TapSegment(ControlPlaneTap):
         return {
             **super().data_shaping_settings(),
             "api_urls": [c.base_url for c in self.connections()],
-            "audit_lookback_minutes": self.config.get("audit_lookback_minutes", 5),
+            "audit_lookback_minutes": self.settings.audit_lookback_minutes,
         }

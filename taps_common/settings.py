@@ -1,11 +1,18 @@
-"""Settings both taps share, and the checks that turn bad input into one clear line each."""
+"""Settings both taps share: their declaration (names, types, defaults: the JSON schema), the
+checks that turn bad input into one clear line each, and the typed value a run reads them from.
+
+A default is written once, in the schema (``th.Property(default=...)``): Meltano's Hub
+definitions and ``--about`` show it from there, and ``CommonSettings.parse`` fills it in for a
+setting that is not given. Nothing else in the taps names a default.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -25,6 +32,7 @@ class SettingError(str):
 
 
 PAGE_SIZE_MAX = 1000
+HISTORY_WITHOUT_START_DATE = dt.timedelta(days=30)  # how far back when start_date is not set
 
 # A number that may also arrive as text: Meltano 4.4 passes a `kind: decimal` setting set from
 # an environment variable as a Decimal it then cannot write to JSON, so meltano.yml declares
@@ -187,8 +195,10 @@ def common_errors(config: Mapping[str, Any]) -> list[SettingError]:
     except ValueError as exc:
         [problem] = exc.args  # parse_start_date raises with the SettingError
         errors.append(problem)
-    page_size = config.get("page_size", PAGE_SIZE_MAX)
-    if (
+    # A setting not given takes the schema's default, which is valid: only a given one (null
+    # included, which the schema's nullable type would let through) is checked.
+    page_size = config.get("page_size")
+    if "page_size" in config and (
         not isinstance(page_size, int)
         or isinstance(page_size, bool)
         or not (1 <= page_size <= PAGE_SIZE_MAX)
@@ -207,8 +217,10 @@ def common_errors(config: Mapping[str, Any]) -> list[SettingError]:
         if value < lowest or (exclusive and value == lowest):
             bound = "more than" if exclusive else "at least"
             errors.append(SettingError(name, f"must be {bound} {lowest:g}"))
-    conc = config.get("max_concurrency", 8)
-    if not isinstance(conc, int) or isinstance(conc, bool) or conc < 1:
+    conc = config.get("max_concurrency")
+    if "max_concurrency" in config and (
+        not isinstance(conc, int) or isinstance(conc, bool) or conc < 1
+    ):
         errors.append(SettingError("max_concurrency", "must be a whole number of at least 1"))
     return errors
 
@@ -221,3 +233,88 @@ def missing_secret(config: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "is empty"
     return None
+
+
+# ----- the typed value a run reads ------------------------------------------------------------
+class Given:
+    """A config read through its JSON schema: a setting not given (or given as null, which
+    Meltano never sends for a set one) has the schema's default. Read after validation, so
+    each value converts."""
+
+    def __init__(self, config: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+        self._config = config
+        self._defaults = {
+            name: prop["default"]
+            for name, prop in schema.get("properties", {}).items()
+            if isinstance(prop, Mapping) and "default" in prop
+        }
+
+    def value(self, name: str) -> Any:
+        """The setting as given, else its default, else None."""
+        given = self._config.get(name)
+        return self._defaults.get(name) if given is None else given
+
+    def integer(self, name: str) -> int:
+        """A whole number (the SDK may read it as a Decimal)."""
+        return int(self.value(name))
+
+    def number(self, name: str) -> float:
+        """A number, which may arrive as text (``NUMBER_OR_TEXT``)."""
+        return float(self.value(name))
+
+    def optional_number(self, name: str) -> float | None:
+        """A number, or None for an optional setting with no default."""
+        value = self.value(name)
+        return None if value is None else float(value)
+
+    def flag(self, name: str) -> bool:
+        """A boolean."""
+        return bool(self.value(name))
+
+    def text(self, name: str) -> str:
+        """A string."""
+        return str(self.value(name))
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """The shared settings of one run, typed and with their defaults, parsed once from the
+    validated config. Credentials are not here: they stay in the config, so that printing
+    this value can never show one."""
+
+    start_date: dt.datetime | None
+    page_size: int
+    max_concurrency: int
+    request_timeout: float
+    max_retries: int
+    max_retry_wait_seconds: float
+    backoff_base_seconds: float
+    max_requests_per_second: float | None
+    redact_secrets: bool
+    progress_interval_seconds: float
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any], schema: Mapping[str, Any]) -> Self:
+        """The value of a validated config, defaults from ``schema`` (the tap's own)."""
+        return cls(**cls.fields(Given(config, schema)))
+
+    @classmethod
+    def fields(cls, given: Given) -> dict[str, Any]:
+        """Each field's value; a tap's subclass adds its own settings."""
+        return {
+            "start_date": parse_start_date(given.value("start_date")),
+            "page_size": given.integer("page_size"),
+            "max_concurrency": given.integer("max_concurrency"),
+            "request_timeout": given.number("request_timeout"),
+            "max_retries": given.integer("max_retries"),
+            "max_retry_wait_seconds": given.number("max_retry_wait_seconds"),
+            "backoff_base_seconds": given.number("backoff_base_seconds"),
+            "max_requests_per_second": given.optional_number("max_requests_per_second"),
+            "redact_secrets": given.flag("redact_secrets"),
+            "progress_interval_seconds": given.number("progress_interval_seconds"),
+        }
+
+    def history_start(self) -> dt.datetime:
+        """Where time-windowed streams start without a bookmark: ``start_date``, else 30 days
+        before now (what the setting's description promises)."""
+        return self.start_date or dt.datetime.now(dt.UTC) - HISTORY_WITHOUT_START_DATE

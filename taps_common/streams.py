@@ -37,7 +37,6 @@ from taps_common.read_ahead import ReadAhead
 from taps_common.run_metrics import MetricsPerRun
 from taps_common.run_stats import FAILED, SKIPPED
 from taps_common.sdk_overrides import ActivateVersionWhenWhole
-from taps_common.settings import PAGE_SIZE_MAX
 
 if TYPE_CHECKING:
     from taps_common.endpoint_limits import EndpointLimit, EndpointTable
@@ -180,7 +179,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         """Items asked per page: ``page_size``, at most FANOUT_BATCH for streams that fan out
         (each item costs requests of its own, so a bigger page only holds more memory), and
         never more than the endpoint takes."""
-        size = int(self.config.get("page_size", PAGE_SIZE_MAX))
+        size = self.cp_tap.settings.page_size
         if self.detail_path or self.child_streams:
             size = min(size, FANOUT_BATCH)
         endpoint = self.endpoint
@@ -399,6 +398,8 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
             bookmark = (
                 self.tap_state.get("bookmarks", {}).get(self.name, {}).get("replication_key_value")
             )
+        # start_date as written, as the SDK reads it for the same comparison (and for the
+        # starting value it writes to state), so both agree to the character.
         start_date = self.config.get("start_date")
         if bookmark is not None and start_date:
             bookmark = self.compare_start_date(str(bookmark), str(start_date))
@@ -428,7 +429,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         )
         record_shaping.empty_times_as_null(row, self.date_time_fields)
         self.cp_tap.stats.key_digests.add(self, self.tenant(context), row)  # for the manifest
-        if not self.config.get("redact_secrets", True):
+        if not self.cp_tap.settings.redact_secrets:
             return row
         return record_shaping.redact(
             row, self.secret_values, self.secret_trees, self.extra_secret_keys()

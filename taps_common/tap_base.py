@@ -23,6 +23,7 @@ from taps_common.run_metrics import MetricsPerRun
 from taps_common.run_stats import RunStats
 from taps_common.scheduler import Scheduler
 from taps_common.sdk_overrides import SettingsCheckedInOneLine
+from taps_common.settings import CommonSettings
 from taps_common.streams import ApiStream
 
 DIST_NAME = "control-plane-taps"
@@ -38,6 +39,11 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
 
     # ----- run-wide machinery --------------------------------------------------------------
     @cached_property
+    def settings(self) -> CommonSettings:
+        """The settings, typed and with the schema's defaults (parsed once, after validation)."""
+        return CommonSettings.parse(self.config, self.config_jsonschema)
+
+    @cached_property
     def stats(self) -> RunStats:
         """Counters for progress logs and the end-of-run summary."""
         return RunStats()
@@ -45,7 +51,7 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
     @cached_property
     def scheduler(self) -> Scheduler:
         """The run's scheduler: request slots, worker pool, results waiting for the SDK."""
-        return Scheduler(int(self.config.get("max_concurrency", 8)))
+        return Scheduler(self.settings.max_concurrency)
 
     def start_next_stream(self, stream: ApiStream[Any], context: Mapping[str, Any] | None) -> None:
         """``stream`` has every page of ``context``: if that was its last context, start the
@@ -76,9 +82,9 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
     def retry_policy(self) -> RetryPolicy:
         """Retry bounds from settings."""
         return RetryPolicy(
-            max_retries=int(self.config.get("max_retries", 8)),
-            max_wait_seconds=float(self.config.get("max_retry_wait_seconds", 600)),
-            backoff_base_seconds=float(self.config.get("backoff_base_seconds", 1.0)),
+            max_retries=self.settings.max_retries,
+            max_wait_seconds=self.settings.max_retry_wait_seconds,
+            backoff_base_seconds=self.settings.backoff_base_seconds,
         )
 
     @cached_property
@@ -99,10 +105,11 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
         raise NotImplementedError
 
     def data_shaping_settings(self) -> dict[str, Any]:
-        """The settings that decide what the data holds (no credential): fingerprinted."""
+        """The settings that decide what the data holds (no credential): fingerprinted.
+        ``start_date`` as written (not parsed), so the fingerprint of a run stays what it was."""
         return {
             "start_date": self.config.get("start_date"),
-            "redact_secrets": self.config.get("redact_secrets", True),
+            "redact_secrets": self.settings.redact_secrets,
             "selected_streams": self.selected_data_streams(),
         }
 
@@ -238,7 +245,7 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
             raise SystemExit(1)
 
     def _report_progress(self, stop: threading.Event, started: float) -> None:
-        interval = float(self.config.get("progress_interval_seconds", 30))
+        interval = self.settings.progress_interval_seconds
         while not stop.wait(interval):
             s = self.stats
             busy = ", ".join(

@@ -1,8 +1,8 @@
 """Audit-window sizing and splitting, without the SDK: ``ChunkPlanner``, tap-segment's
 ``DensityWindows``, and ``AuditEventsStream``'s own ``split_plan``/``chunk_planner``/
 ``on_plan_finished`` borrowed onto a fake stream (they read only ``SHORTEST``, ``FILL``,
-``page_limit`` and ``config``), walked by ``paging.walk`` against fake event servers: one with
-a dense hour then a sparse afternoon, and one that always says there is more."""
+``page_limit`` and the window setting), walked by ``paging.walk`` against fake event servers:
+one with a dense hour then a sparse afternoon, and one that always says there is more."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import threading
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -179,7 +180,7 @@ class AuditWindows(FakeStream):
 
     def __init__(self, api: EventApi, *, window_hours: float, page_limit: int = 5) -> None:
         super().__init__("audit_events", api, path="/audit-events", page_limit=page_limit)
-        self.config = {"audit_window_hours": window_hours}
+        self.cp_tap.settings = SimpleNamespace(audit_window_hours=window_hours)
         self.chunks: list[list[dict[str, Any]]] = []
 
     def chunk_planner(self, todo: list[dict[str, Any]], width: int) -> ChunkPlanner:
