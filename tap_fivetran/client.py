@@ -15,22 +15,11 @@ from taps_common.resources import schema_root
 from taps_common.streams import ApiStream
 
 if TYPE_CHECKING:
-    import requests
-
     from tap_fivetran.tap import TapFivetran  # noqa: F401 - named in the base class below
 
 
 SCHEMAS = SchemaDirectory(schema_root("tap_fivetran", "fivetran"))
 ACCEPT_V2 = "application/json;version=2"
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """Fivetran says how long to wait in ``Retry-After`` (seconds)."""
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def error_fields(body: Any) -> tuple[str, str]:

@@ -11,11 +11,11 @@ from requests.auth import HTTPBasicAuth
 from singer_sdk import typing as th
 
 from tap_fivetran import streams
-from tap_fivetran.client import retry_after_seconds
+from tap_fivetran.api import retry_after_seconds
 from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
 from tap_fivetran.settings import FivetranSettings
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
-from taps_common.http_client import ApiHttpClient, HttpStatusError
+from taps_common.http_client import Answer, ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
 from taps_common.settings import (
     SettingError,
@@ -117,10 +117,13 @@ class TapFivetran(ControlPlaneTap):
             stats=self.stats,
             logger=self.logger,
             pool_size=self.settings.max_concurrency,
-            retry_wait_hint=retry_after_seconds,
             secrets=(key, secret),
             request_slot=self.scheduler.request_slot,
         )
+
+    def retry_wait(self, answer: Answer) -> float | None:
+        """``Retry-After``."""
+        return retry_after_seconds(answer)
 
     @cached_property
     def limiter(self) -> RateLimiter:

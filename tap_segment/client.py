@@ -1,9 +1,7 @@
-"""Segment's envelope, cursor paginator, status rules and 429 hints, on the shared base."""
+"""Segment's envelope, cursor paginator and status rules, on the shared stream base."""
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,32 +14,10 @@ from taps_common.resources import schema_root
 from taps_common.streams import ApiStream
 
 if TYPE_CHECKING:
-    import requests
-
     from tap_segment.tap import TapSegment  # noqa: F401 - named in the base class below
 
 
 SCHEMAS = SchemaDirectory(schema_root("tap_segment", "segment"))
-
-
-def segment_retry_wait(response: requests.Response) -> float | None:
-    """Seconds to wait after a 429: body ``msBeforeNext``, else ``X-RateLimit-Reset``."""
-    try:
-        body = response.json()
-        for error in body.get("errors") or []:
-            ms = (error.get("data") or {}).get("msBeforeNext")
-            if isinstance(ms, (int, float)):
-                return max(0.0, ms / 1000.0)
-    except (ValueError, AttributeError, TypeError):
-        pass
-    reset = response.headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            moment = email.utils.parsedate_to_datetime(reset).timestamp()
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, moment - time.time())
-    return None
 
 
 def first_error(body: Any) -> tuple[str, str]:

@@ -12,11 +12,11 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from tap_segment import streams
-from tap_segment.client import segment_retry_wait
+from tap_segment.api import segment_retry_wait
 from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from tap_segment.settings import SegmentSettings
 from taps_common.errors import ApiResponseError, CredentialsRejectedError
-from taps_common.http_client import ApiHttpClient, HttpStatusError
+from taps_common.http_client import Answer, ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
 from taps_common.settings import (
     NUMBER_OR_TEXT,
@@ -184,11 +184,14 @@ class TapSegment(ControlPlaneTap):
             stats=self.stats,
             logger=self.logger,
             pool_size=self.settings.max_concurrency,
-            retry_wait_hint=segment_retry_wait,
             secrets=tuple(c.token for c in self.connections()),
             url_settings=f"'{prefix}region' or '{prefix}api_url'",
             request_slot=self.scheduler.request_slot,
         )
+
+    def retry_wait(self, answer: Answer) -> float | None:
+        """``msBeforeNext`` in the body, else ``X-RateLimit-Reset``."""
+        return segment_retry_wait(answer)
 
     def _limiter_for(self, base_url: str) -> RateLimiter:
         limiters = self.__dict__.setdefault("_limiters", {})

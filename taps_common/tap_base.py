@@ -16,7 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 
 from taps_common.errors import ApiResponseError
-from taps_common.http_client import RetryPolicy
+from taps_common.http_client import Answer, RetryPolicy
 from taps_common.manifest import MANIFEST_STREAM, SyncRunsStream, new_run_id, utc_now
 from taps_common.message_writer import BatchedMsgSpecWriter
 from taps_common.run_metrics import MetricsPerRun
@@ -80,12 +80,18 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
-        """Retry bounds from settings."""
+        """Retry bounds from settings, and the API's own reading of how long to wait."""
         return RetryPolicy(
             max_retries=self.settings.max_retries,
             max_wait_seconds=self.settings.max_retry_wait_seconds,
             backoff_base_seconds=self.settings.backoff_base_seconds,
+            wait_hint=self.retry_wait,
         )
+
+    def retry_wait(self, answer: Answer) -> float | None:
+        """Seconds the API asks to wait after a retriable ``answer`` (a header or the body),
+        or None to back off; each tap reads its API's hints."""
+        return None
 
     @cached_property
     def user_agent(self) -> str:

@@ -15,8 +15,8 @@ from typing import ClassVar
 import pytest
 from requests.auth import HTTPBasicAuth
 
-from tap_fivetran.client import retry_after_seconds
-from tap_segment.client import segment_retry_wait
+from tap_fivetran.api import retry_after_seconds
+from tap_segment.api import segment_retry_wait
 from taps_common.errors import ApiResponseError, RetriesExhaustedError
 from taps_common.http_client import ApiHttpClient, RetryPolicy, RunStats
 from taps_common.limiter import RateLimiter
@@ -31,12 +31,13 @@ def fivetran_client(sb, **policy) -> ApiHttpClient:
         auth=HTTPBasicAuth(FIVETRAN_API_KEY, FIVETRAN_API_SECRET),
         user_agent="test/0",
         timeout=policy.pop("timeout", 5.0),
-        policy=RetryPolicy(**{"backoff_base_seconds": 0.01, **policy}),
+        policy=RetryPolicy(
+            **{"backoff_base_seconds": 0.01, "wait_hint": retry_after_seconds, **policy}
+        ),
         limiter=RateLimiter(),
         stats=RunStats(),
         logger=LOG,
         pool_size=4,
-        retry_wait_hint=retry_after_seconds,
         secrets=(FIVETRAN_API_KEY, FIVETRAN_API_SECRET),
     )
 
@@ -51,12 +52,13 @@ def segment_client(sb, **policy) -> ApiHttpClient:
         auth=bearer,
         user_agent="test/0",
         timeout=5.0,
-        policy=RetryPolicy(**{"backoff_base_seconds": 0.01, **policy}),
+        policy=RetryPolicy(
+            **{"backoff_base_seconds": 0.01, "wait_hint": segment_retry_wait, **policy}
+        ),
         limiter=RateLimiter(),
         stats=RunStats(),
         logger=LOG,
         pool_size=4,
-        retry_wait_hint=segment_retry_wait,
         secrets=(SEGMENT_TOKEN,),
     )
 
@@ -108,7 +110,8 @@ def test_segment_429_uses_ms_before_next(make_sandbox, caplog):
     waits = logged_waits(caplog.messages)
     gaps = retry_gaps(log)
     assert waits and len(waits) == len(gaps), (waits, gaps)
-    assert all(0 < wait <= 1.0 for wait in waits), waits  # sub-second hints, not a backoff
+    # Sub-second hints, not a backoff (a hint of a few ms is logged as 0.0 s).
+    assert all(0 <= wait <= 1.0 for wait in waits), waits
     for wait, gap in zip(waits, gaps, strict=True):
         assert wait - 0.06 <= gap < 2.0, (wait, gap)
     assert SENTINEL not in caplog.text
@@ -150,12 +153,13 @@ def _scripted_gap(script: list[tuple[int, dict, dict[str, str]]], backoff: float
             auth=None,
             user_agent="test/0",
             timeout=5.0,
-            policy=RetryPolicy(backoff_base_seconds=backoff, max_retries=1),
+            policy=RetryPolicy(
+                backoff_base_seconds=backoff, max_retries=1, wait_hint=segment_retry_wait
+            ),
             limiter=RateLimiter(),
             stats=RunStats(),
             logger=LOG,
             pool_size=1,
-            retry_wait_hint=segment_retry_wait,
             secrets=(),
         )
         client.get_json("/users", {}, stream="users")
@@ -272,12 +276,13 @@ def test_bodies_decode_like_json_does():
             auth=None,
             user_agent="test/0",
             timeout=5.0,
-            policy=RetryPolicy(backoff_base_seconds=0.01, max_retries=0),
+            policy=RetryPolicy(
+                backoff_base_seconds=0.01, max_retries=0, wait_hint=retry_after_seconds
+            ),
             limiter=RateLimiter(),
             stats=RunStats(),
             logger=LOG,
             pool_size=1,
-            retry_wait_hint=retry_after_seconds,
             secrets=(),
         )
         body, _ = client.get_json("/big", {}, stream="big")
