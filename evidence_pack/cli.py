@@ -1,5 +1,8 @@
 """`evidence-pack` / `python -m evidence_pack`: the options and the one-line errors.
 
+Without a command the options write the pack, as they always have; `evidence-pack
+record-review` records a signed access review's decisions (evidence_pack/review.py).
+
 Every problem a user can fix ends the run with exit status 2 and one line on stderr naming the
 option or the step to take; no traceback. Arguments argparse does not know are named without
 their values, so a password typed by mistake on the command line is not echoed back.
@@ -17,17 +20,19 @@ from typing import NoReturn
 from evidence_pack import ReportError
 from evidence_pack.diagram import GRAPHVIZ_MISSING, graphviz_available
 from evidence_pack.pack import build
+from evidence_pack.review import prepare, store
 from evidence_pack.warehouse import (
     DuckDBWarehouse,
     PostgresTarget,
     PostgresWarehouse,
-    Warehouse,
+    WritableWarehouse,
 )
 
 DEFAULT_DUCKDB = Path("output/sandbox.duckdb")
 DEFAULT_OUT = Path("output/evidence-pack")
 DEFAULT_PASSWORD_ENV = "EVIDENCE_PG_PASSWORD"  # noqa: S105 (a variable name)
 PROG = "evidence-pack"
+REVIEW_COMMAND = "record-review"
 DIST_NAME = "control-plane-taps"
 
 
@@ -68,8 +73,8 @@ def parse_time(text: str, option: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line."""
+def build_parser(*, commands: bool = False) -> argparse.ArgumentParser:
+    """The command line; with `commands`, the record-review command too (see `main`)."""
     p = _Parser(
         prog=PROG,
         # No abbreviations: "--pg-password X" would otherwise be taken as --pg-password-env.
@@ -98,6 +103,55 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATETIME",
         help="the moment key, invite and login ages are measured from (default: now, UTC)",
     )
+    _warehouse_options(p)
+    if commands:
+        sub = p.add_subparsers(
+            title="commands",
+            dest="command",
+            metavar="COMMAND",
+            parser_class=_Parser,
+            description="without a command, the options above write the pack",
+        )
+        r = sub.add_parser(
+            REVIEW_COMMAND,
+            allow_abbrev=False,
+            help="store a signed access review's decisions in the warehouse",
+            description=(
+                "Store the decisions of a signed access review in the warehouse (schema "
+                "evidence_reviews, table access_decisions), with the reviewer, the time and the "
+                "SHA-256 of the pack's manifest.json; the next run's evidence.review_followup "
+                "shows which revokes were carried out. Fill in the decision (keep or revoke) "
+                "and comment columns of a copy of the pack's tables/access_review.csv. Bad "
+                "input is one line and exit status 2, and nothing is written."
+            ),
+        )
+        r.add_argument(
+            "--pack",
+            type=Path,
+            required=True,
+            metavar="DIR",
+            help="the evidence pack the review was made on (its manifest.json is checked)",
+        )
+        r.add_argument(
+            "--decisions",
+            type=Path,
+            required=True,
+            metavar="FILE",
+            help="CSV with columns access_key, decision (keep or revoke) and comment, such as "
+            "the filled-in copy of tables/access_review.csv; rows without a decision are skipped",
+        )
+        r.add_argument(
+            "--reviewer",
+            required=True,
+            metavar="NAME",
+            help="who signs the review (stored as given)",
+        )
+        _warehouse_options(r)
+    return p
+
+
+def _warehouse_options(p: argparse.ArgumentParser) -> None:
+    """--duckdb or the --pg-* options: the same for writing the pack and recording a review."""
     w = p.add_argument_group(
         "warehouse", "a DuckDB file (default) or a PostgreSQL database (give --pg-host)"
     )
@@ -118,11 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="environment variable holding the password (never the password itself; "
         f"default {DEFAULT_PASSWORD_ENV})",
     )
-    return p
 
 
-def _open_warehouse(args: argparse.Namespace) -> Warehouse:
-    """The warehouse the options name; one line when they are incomplete or conflict."""
+def _open_warehouse(args: argparse.Namespace, *, writable: bool = False) -> WritableWarehouse:
+    """The warehouse the options name (read-only unless `writable`); one line when they are
+    incomplete or conflict."""
     pg_given = [n for n in ("pg_host", "pg_user", "pg_database") if getattr(args, n)]
     if pg_given and args.duckdb is not None:
         raise ReportError("give either --duckdb or --pg-host/--pg-user/--pg-database, not both")
@@ -139,14 +193,39 @@ def _open_warehouse(args: argparse.Namespace) -> Warehouse:
         return PostgresWarehouse(
             PostgresTarget(
                 args.pg_host, args.pg_port, args.pg_user, args.pg_database, args.pg_password_env
-            )
+            ),
+            writable=writable,
         )
-    return DuckDBWarehouse(args.duckdb or DEFAULT_DUCKDB)
+    return DuckDBWarehouse(args.duckdb or DEFAULT_DUCKDB, writable=writable)
+
+
+def _record_review(args: argparse.Namespace) -> int:
+    """record-review: check everything, then open the warehouse for writing and store."""
+    try:
+        review = prepare(args.pack, args.decisions, args.reviewer)
+        wh = _open_warehouse(args, writable=True)
+        try:
+            recorded = store(wh, review, now=datetime.now(UTC))
+        finally:
+            wh.close()
+    except ReportError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    print(recorded.summary())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; 0 on success, 2 with one line on stderr otherwise."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # The parser knows the commands only when the first argument names one (or asks for help):
+    # without a command a stray value stays "a stray value", never echoed back as an unknown
+    # command (it may be a password typed after a mistyped option), exactly as before.
+    commands = bool(argv) and argv[0] in {REVIEW_COMMAND, "-h", "--help"}
+    args = build_parser(commands=commands).parse_args(argv)
+    if getattr(args, "command", None) == REVIEW_COMMAND:
+        return _record_review(args)
     try:
         now = parse_time(args.now, "--now") if args.now else datetime.now(UTC)
         since = parse_time(args.since, "--since") if args.since else None

@@ -13,7 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from evidence_pack import ReportError
+from evidence_pack.activity import no_recent_login
 from evidence_pack.contracts import mart_contracts
+from evidence_pack.privacy import PRIVACY_MART
+from evidence_pack.privacy import normalise as normalise_privacy
 from evidence_pack.warehouse import Warehouse, select_sql
 
 EVIDENCE_SCHEMA = "evidence"
@@ -24,6 +27,12 @@ MART_COLUMNS: dict[str, list[str]] = {
     mart: [c.name for c in columns] for mart, columns in mart_contracts().items()
 }
 RECONCILIATION = "extract_reconciliation"
+LEAVERS = "leaver_access"
+# Decisions of recorded access reviews (`evidence-pack record-review`, evidence_pack/review.py)
+# and the mart that follows their revokes up.
+REVIEWS_SCHEMA = "evidence_reviews"
+DECISIONS_TABLE = "access_decisions"
+REVIEW_FOLLOWUP = "review_followup"
 SYNC_RUN_TABLES = (("segment", "sync_runs"), ("fivetran", "sync_runs"))
 SYNC_RUN_COLUMNS = [
     "run_id",
@@ -141,6 +150,19 @@ class TenantRun:
 
 
 @dataclass
+class LastReview:
+    """The newest recorded access review: who signed it, when, on which pack, what it decided."""
+
+    review_id: str
+    reviewer: str
+    decided_at: datetime | None
+    pack_sha256: str  # SHA-256 of the reviewed pack's manifest.json
+    keep: int
+    revoke: int
+    reviews: int  # reviews recorded in all
+
+
+@dataclass
 class Evidence:
     """Everything the page and the exports show."""
 
@@ -162,6 +184,15 @@ class Evidence:
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # evidence.extract_reconciliation, newest run first; None when the warehouse lacks it.
     reconciliation: list[dict[str, Any]] | None = None
+    # evidence.privacy_requests (evidence_pack/privacy.py); None when the warehouse lacks it.
+    privacy: list[dict[str, Any]] | None = None
+    # evidence.leaver_access (evidence_pack/leavers.py); None when the warehouse lacks it.
+    leavers: list[dict[str, Any]] | None = None
+    # The newest recorded access review; None before the first one.
+    last_review: LastReview | None = None
+    # evidence.review_followup (every revoke of every review), newest first; None when the
+    # warehouse lacks the mart.
+    review_followup: list[dict[str, Any]] | None = None
 
     @property
     def privileged(self) -> list[dict[str, Any]]:
@@ -295,8 +326,9 @@ def hygiene(ev: Evidence) -> dict[str, list[dict[str, Any]]]:
     """The four credential findings, measured from `ev.now`.
 
     Only what the APIs tell is judged, and removed keys not at all: a key without a last-use
-    time or an account without a login time is not called unused; an invite's age is its
-    creation time or, where the API has none (Segment), the first run that saw it.
+    time is not called unused; an account without a login time only on an audit trail known
+    to cover the whole window (evidence_pack/activity.py); an invite's age is its creation
+    time or, where the API has none (Segment), the first run that saw it.
     """
     now = ev.now
     unused_cut = now - timedelta(days=UNUSED_KEY_DAYS)
@@ -314,12 +346,17 @@ def hygiene(ev: Evidence) -> dict[str, list[dict[str, Any]]]:
             and (a["created_at"] or a["first_seen_at"])
             and (a["created_at"] or a["first_seen_at"]) < invite_cut
         ],
-        "no_recent_login": [
-            a
-            for a in ev.access_review
-            if a["status"] == "active" and a["last_login_at"] and a["last_login_at"] < login_cut
-        ],
+        "no_recent_login": no_recent_login(ev, login_cut),
     }
+
+
+def read_privacy(wh: Warehouse) -> list[dict[str, Any]] | None:
+    """The privacy requests mart, overdue and open first; None when it is not built (a
+    warehouse from before it existed still gives a pack, whose page says it is missing)."""
+    if wh.columns(EVIDENCE_SCHEMA, PRIVACY_MART) is None:
+        return None
+    rows, _ = _read_mart(wh, PRIVACY_MART)
+    return normalise_privacy(rows)
 
 
 def read_reconciliation(wh: Warehouse) -> list[dict[str, Any]] | None:
@@ -336,6 +373,66 @@ def read_reconciliation(wh: Warehouse) -> list[dict[str, Any]] | None:
     oldest = datetime.min.replace(tzinfo=UTC)
     rows.sort(key=lambda r: (str(r["system"]), str(r["tenant_id"]), str(r["stream"])))
     rows.sort(key=lambda r: r["run_started_at"] or oldest, reverse=True)
+    return rows
+
+
+def read_last_review(wh: Warehouse) -> LastReview | None:
+    """The newest review in evidence_reviews.access_decisions; None before the first one (no
+    table yet: record-review makes it)."""
+    have = wh.columns(REVIEWS_SCHEMA, DECISIONS_TABLE)
+    if have is None:
+        return None
+    cols = ["review_id", "decision", "reviewer", "decided_at", "pack_sha256"]
+    missing = [c for c in cols if c not in have]
+    if missing:
+        raise ReportError(
+            f"{REVIEWS_SCHEMA}.{DECISIONS_TABLE} in {wh.label} lacks column(s) "
+            f"{', '.join(missing)}: it was not made by evidence-pack record-review"
+        )
+    rows = wh.rows(select_sql(wh.table_ref(REVIEWS_SCHEMA, DECISIONS_TABLE), cols))
+    if not rows:
+        return None
+    for row in rows:
+        row["decided_at"] = to_utc(row["decided_at"])
+    oldest = datetime.min.replace(tzinfo=UTC)
+    last = max(rows, key=lambda r: (r["decided_at"] or oldest, str(r["review_id"])))
+    decided = [
+        str(r["decision"] or "").strip().lower()
+        for r in rows
+        if r["review_id"] == last["review_id"]
+    ]
+    return LastReview(
+        review_id=str(last["review_id"]),
+        reviewer=str(last["reviewer"] or ""),
+        decided_at=last["decided_at"],
+        pack_sha256=str(last["pack_sha256"] or ""),
+        keep=decided.count("keep"),
+        revoke=decided.count("revoke"),
+        reviews=len({r["review_id"] for r in rows}),
+    )
+
+
+def read_review_followup(wh: Warehouse) -> list[dict[str, Any]] | None:
+    """evidence.review_followup, newest decision first; None when the mart is not built (a
+    warehouse from before it still gives a pack)."""
+    if wh.columns(EVIDENCE_SCHEMA, REVIEW_FOLLOWUP) is None:
+        return None
+    rows, _ = _read_mart(wh, REVIEW_FOLLOWUP)
+    for row in rows:
+        row["status"] = str(row["status"] or "")
+        row["days_open"] = None if row["days_open"] is None else as_int(row["days_open"])
+    oldest = datetime.min.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (str(r["system"]), str(r["tenant_id"]), str(r["email"] or "")))
+    rows.sort(key=lambda r: r["decided_at"] or oldest, reverse=True)
+    return rows
+
+
+def read_leavers(wh: Warehouse) -> list[dict[str, Any]] | None:
+    """The leavers mart; None when it is not built (a warehouse from before it existed still
+    gives a pack, whose Leavers section says so)."""
+    if wh.columns(EVIDENCE_SCHEMA, LEAVERS) is None:
+        return None
+    rows, _ = _read_mart(wh, LEAVERS)
     return rows
 
 
@@ -371,6 +468,10 @@ def load(wh: Warehouse, *, now: datetime, since: datetime | None) -> Evidence:
         credential_columns=cred_cols,
         data_flows=flows,
         reconciliation=read_reconciliation(wh),
+        privacy=read_privacy(wh),
+        leavers=read_leavers(wh),
+        last_review=read_last_review(wh),
+        review_followup=read_review_followup(wh),
     )
     ev.findings = hygiene(ev)
     return ev

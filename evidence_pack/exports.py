@@ -25,8 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from evidence_pack.data import MART_COLUMNS, RECONCILIATION, Evidence
+from evidence_pack.data import MART_COLUMNS, RECONCILIATION, REVIEW_FOLLOWUP, Evidence
 from evidence_pack.diagram import tables_of, unique_flows
+from evidence_pack.privacy import PRIVACY_MART
 
 VANTA_COLUMNS = [
     "Account name",
@@ -36,6 +37,9 @@ VANTA_COLUMNS = [
     "Date created (UTC)",
     "Date deactivated (UTC)",
 ]
+# The columns tables/access_review.csv ends with, empty, for the reviewer's decision (keep or
+# revoke) and comment.
+REVIEW_DECISION_COLUMNS = ["decision", "comment"]
 DRATA_COLUMNS = [
     "Name",
     "Email",
@@ -178,7 +182,9 @@ def drata_files(ev: Evidence) -> dict[str, str]:
 
 def table_files(ev: Evidence) -> dict[str, str]:
     """The page's tables in full, for a reviewer's own tools."""
-    access_cols = list(ev.access_review[0].keys()) if ev.access_review else []
+    access_cols = (
+        list(ev.access_review[0].keys()) if ev.access_review else MART_COLUMNS["access_review"]
+    )
     change_cols = MART_COLUMNS["access_changes"]
     runs_rows = [
         [
@@ -217,8 +223,11 @@ def table_files(ev: Evidence) -> dict[str, str]:
         for f in unique_flows(ev.data_flows)
     ]
     return {
+        # Two empty columns for the reviewer to fill in a copy, which `evidence-pack
+        # record-review` stores (evidence_pack/review.py).
         "tables/access_review.csv": csv_text(
-            access_cols, [[_iso(r[c]) for c in access_cols] for r in ev.access_review]
+            access_cols + REVIEW_DECISION_COLUMNS,
+            [[_iso(r[c]) for c in access_cols] + ["", ""] for r in ev.access_review],
         ),
         "tables/access_changes_since.csv": csv_text(
             change_cols, [[_iso(r[c]) for c in change_cols] for r in ev.changes_since]
@@ -259,11 +268,29 @@ def table_files(ev: Evidence) -> dict[str, str]:
             ],
             flows,
         ),
+        # Every revoke of every recorded review and whether it was carried out; header only
+        # when the warehouse has no review_followup mart.
+        "tables/review_followup.csv": csv_text(
+            MART_COLUMNS[REVIEW_FOLLOWUP],
+            [[_iso(r[c]) for c in MART_COLUMNS[REVIEW_FOLLOWUP]] for r in ev.review_followup or []],
+        ),
         # Every run, stream and tenant the mart holds (superseded runs too); header only when
         # the warehouse has no reconciliation mart.
         "tables/extract_reconciliation.csv": csv_text(
             MART_COLUMNS[RECONCILIATION],
             [[_iso(r[c]) for c in MART_COLUMNS[RECONCILIATION]] for r in ev.reconciliation or []],
+        ),
+        # Every privacy request the mart keeps, those the API no longer lists too (never who is
+        # to be forgotten: the mart holds no subject); header only without the mart.
+        "tables/privacy_requests.csv": csv_text(
+            MART_COLUMNS[PRIVACY_MART],
+            [[_iso(r[c]) for c in MART_COLUMNS[PRIVACY_MART]] for r in ev.privacy or []],
+        ),
+        # Every leaver's every account (evidence.leaver_access); header only when the warehouse
+        # has no such mart.
+        "tables/leaver_access.csv": csv_text(
+            MART_COLUMNS["leaver_access"],
+            [[_iso(r[c]) for c in MART_COLUMNS["leaver_access"]] for r in ev.leavers or []],
         ),
     }
 

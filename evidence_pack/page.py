@@ -21,6 +21,8 @@ from evidence_pack.data import (
     TenantRun,
 )
 from evidence_pack.diagram import edge_id, tables_of, unique_flows
+from evidence_pack.privacy import PRIVACY_COLUMNS
+from evidence_pack.privacy import counts as privacy_counts
 
 CSS = """
 :root{--fg:#0f172a;--muted:#64748b;--line:#e2e8f0;--bad:#b91c1c;--warn:#b45309;--ok:#15803d}
@@ -40,12 +42,14 @@ th{background:#f1f5f9;position:relative}
 table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}td.num{text-align:right;font-variant-numeric:
 tabular-nums}tr.status-failed td,tr.status-mismatch td{background:#fef2f2}
-tr.status-skipped td{background:#fffbeb}
+tr.status-skipped td{background:#fffbeb}tr.overdue td{background:#fef2f2}
 .badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:12px;background:#e2e8f0;
 white-space:nowrap}
 .badge.failed,.badge.removed,.badge.revoked,.badge.mismatch{background:#fee2e2;color:var(--bad)}
 .badge.skipped,.badge.invited{background:#fef3c7;color:var(--warn)}
 .badge.complete,.badge.active,.badge.granted,.badge.ok{background:#dcfce7;color:var(--ok)}
+.badge.still_active{background:#fee2e2;color:var(--bad)}.badge.removed_late{background:#fef3c7;
+color:var(--warn)}.badge.removed_in_time{background:#dcfce7;color:var(--ok)}
 .filters{display:flex;gap:10px;flex-wrap:wrap;margin:6px 0}
 .filters input,.filters select{padding:4px 6px;border:1px solid #cbd5e1;border-radius:4px}
 .muted{color:var(--muted)}.warn{color:var(--warn);font-weight:600}dl.run{display:grid;
@@ -212,8 +216,10 @@ ACCESS_COLUMNS = [
     ("is_privileged", "Privileged"),
     ("created_at", "Created"),
     ("last_login_at", "Last login"),
+    ("last_activity_at", "Last activity"),
     ("first_seen_at", "First seen"),
     ("last_seen_at", "Last seen"),
+    ("grants", "Grants"),
 ]
 CHANGE_COLUMNS = [
     ("seen_at", "Seen"),
@@ -541,8 +547,12 @@ def _hygiene(ev: Evidence) -> str:
             f"Accounts not logged in for {NO_LOGIN_DAYS} days",
             f["no_recent_login"],
             acct_cols,
-            "Active accounts whose last login the API reports and is older; accounts without a "
-            "login time are not judged.",
+            "Active accounts whose last login the API reports (Fivetran) is older. Without a "
+            "login time (Segment), an account's latest audit event counts instead, but only "
+            "where the audit trail on record reaches back the whole window (from the first run "
+            "that read it whole, read by the latest run too) and the account was listed all "
+            "that time; otherwise it is not judged: no event on a shorter trail is unknown, "
+            "not inactive.",
         ),
     ]
     html_parts = [
@@ -559,6 +569,53 @@ def _hygiene(ev: Evidence) -> str:
         )
     html_parts.append("</section>")
     return "".join(html_parts)
+
+
+def _privacy(ev: Evidence) -> str:
+    """Section: Segment deletion and suppression requests, overdue and forgotten ones first."""
+    head = (
+        '<section id="privacy"><h2>Privacy requests</h2>'
+        '<p class="muted">Segment deletion and suppression requests (GDPR, CCPA) from '
+        "<code>evidence.privacy_requests</code>. The API lists a request for 90 days only; the "
+        "evidence keeps it after, marked not listed. Overdue: not finished and older than the "
+        "deadline the marts were built with (dbt var <code>privacy_deadline_days</code>, 30 "
+        "days unless set). Who is to be forgotten is personal data and is not shown, only how "
+        "many subjects a request names.</p>"
+    )
+    rows = ev.privacy
+    if rows is None:
+        return (
+            head + '<p class="warn" data-testid="privacy-missing">This warehouse has no '
+            "evidence.privacy_requests: rebuild the marts with this checkout's transform/ "
+            "project (dbt build) to keep the privacy requests.</p></section>"
+        )
+    n = privacy_counts(rows)
+    warn = ""
+    if n["overdue"]:
+        warn = (
+            '<p class="warn" data-testid="privacy-overdue-warning">'
+            f"{n['overdue']} request(s) not finished past the deadline: see the rows marked "
+            "overdue below.</p>"
+        )
+    summary = (
+        f"<p>{count('privacy-total', n['total'])} requests: "
+        f"{count('privacy-open', n['open'])} open, "
+        f"{count('privacy-overdue', n['overdue'])} overdue, "
+        f"{count('privacy-unlisted', n['unlisted'])} no longer listed by the API.</p>"
+    )
+    return (
+        head
+        + summary
+        + warn
+        + table(
+            "privacy-requests",
+            PRIVACY_COLUMNS,
+            rows,
+            render={"status": badge},
+            row_class=lambda r: "overdue" if r["overdue"] else "",
+        )
+        + "</section>"
+    )
 
 
 def _flows(ev: Evidence, svg: str) -> str:
@@ -601,6 +658,79 @@ def _flows(ev: Evidence, svg: str) -> str:
     )
 
 
+FOLLOWUP_COLUMNS = [
+    ("system", "System"),
+    ("tenant_id", "Tenant"),
+    ("account_id", "Account id"),
+    ("email", "Email"),
+    ("decided_at", "Decided"),
+    ("reviewer", "Reviewer"),
+    ("comment", "Comment"),
+    ("days_open", "Days open"),
+    ("later_keep_at", "Kept by a later review"),
+]
+RECORD_REVIEW = (
+    "To record a review, copy <code>tables/access_review.csv</code> out of this pack, fill in "
+    "its <code>decision</code> (keep or revoke) and <code>comment</code> columns, and run "
+    "<code>evidence-pack record-review --pack DIR --decisions FILE --reviewer NAME</code> "
+    "with the warehouse options this pack was built from; from the next run on, this section "
+    "shows which revokes were carried out."
+)
+
+
+def _review(ev: Evidence) -> str:
+    """Section: who signed the last access review, on which pack, and the revokes still open."""
+    head = '<section id="review"><h2>Last review</h2>'
+    last = ev.last_review
+    if last is None:
+        return (
+            head + '<p class="warn" data-testid="review-none">No access review is recorded yet.'
+            f'</p><p class="muted">{RECORD_REVIEW}</p></section>'
+        )
+    parts = [
+        head,
+        '<dl class="run">'
+        f'<dt>Signed by</dt><dd data-testid="review-reviewer">{escape(last.reviewer)}</dd>'
+        f'<dt>Recorded</dt><dd data-testid="review-decided">'
+        f"{escape(fmt_time(last.decided_at))}</dd>"
+        f'<dt>Review</dt><dd data-testid="review-id">{escape(last.review_id)}</dd>'
+        '<dt>Pack reviewed</dt><dd>manifest.json SHA-256 <span data-testid="review-pack">'
+        f"{escape(last.pack_sha256)}</span></dd>"
+        f"<dt>Decisions</dt><dd>{count('review-keep', last.keep)} keep, "
+        f"{count('review-revoke', last.revoke)} revoke</dd></dl>",
+    ]
+    followup = ev.review_followup
+    if followup is None:
+        parts.append(
+            '<p class="warn" data-testid="review-followup-missing">This warehouse has no '
+            "evidence.review_followup: rebuild the marts with this checkout's transform/ "
+            "project (dbt build) to see which revokes were carried out.</p>"
+        )
+    else:
+        still = [r for r in followup if r["status"] == "open"]
+        parts.append(
+            f"<p>{count('review-open', len(still))} revokes still open, "
+            f"{count('review-done', len(followup) - len(still))} carried out, over "
+            f"{last.reviews:,} recorded reviews.</p>"
+        )
+        if last.revoke and not any(r["review_id"] == last.review_id for r in followup):
+            parts.append(
+                '<p class="warn" data-testid="review-followup-pending">The revokes of this '
+                "review are checked from the next run on (the marts were built before it was "
+                "recorded).</p>"
+            )
+        parts.append(
+            "<h3>Open revokes</h3>"
+            '<p class="muted">A revoke is done once the account history shows the account '
+            "removed at or after the decision, or removed now. A keep decided in a later "
+            "review does not close it: it shows in the last column. Every revoke, done or "
+            "open, is in <code>tables/review_followup.csv</code>.</p>"
+            + table("review-open-revokes", FOLLOWUP_COLUMNS, still)
+        )
+    parts.append(f'<p class="muted">{RECORD_REVIEW}</p></section>')
+    return "".join(parts)
+
+
 def _exports(files: list[tuple[str, int]]) -> str:
     """Section: links to the CSV files and the manifest (relative, so they open from disk)."""
     items = "".join(
@@ -616,6 +746,14 @@ def _exports(files: list[tuple[str, int]]) -> str:
         f"SHA-256 of every file.</p><ul>{items}"
         '<li><a href="manifest.json">manifest.json</a></li></ul></section>'
     )
+
+
+def _leavers(ev: Evidence) -> str:
+    """Section: leavers' access (evidence_pack/leavers.py, which uses this module's helpers,
+    hence the import here)."""
+    from evidence_pack.leavers import leavers_section  # noqa: PLC0415
+
+    return leavers_section(ev)
 
 
 def render(ev: Evidence, svg: str, files: list[tuple[str, int]]) -> str:
@@ -634,15 +772,21 @@ def render(ev: Evidence, svg: str, files: list[tuple[str, int]]) -> str:
         f"({escape(ev.since_source)}).</p></header>"
         '<nav><a href="#runs">Runs</a><a href="#reconciliation">Reconciliation</a>'
         '<a href="#access">Access review</a>'
-        '<a href="#privileged">Privileged</a><a href="#changes">Changes</a>'
-        '<a href="#hygiene">Credential hygiene</a><a href="#flows">Data flows</a>'
+        '<a href="#privileged">Privileged</a><a href="#leavers">Leavers</a>'
+        '<a href="#review">Last review</a>'
+        '<a href="#changes">Changes</a>'
+        '<a href="#hygiene">Credential hygiene</a><a href="#privacy">Privacy requests</a>'
+        '<a href="#flows">Data flows</a>'
         '<a href="#exports">Files</a></nav><main>'
         + _summary(ev)
         + _runs(ev)
         + _reconciliation(ev)
         + _access(ev)
+        + _leavers(ev)
+        + _review(ev)
         + _changes(ev)
         + _hygiene(ev)
+        + _privacy(ev)
         + _flows(ev, svg)
         + _exports(files)
         + f"</main><script>{JS}</script></body></html>\n"

@@ -1,12 +1,15 @@
-"""Read-only access to the warehouse the marts live in: a DuckDB file or a PostgreSQL database.
+"""Access to the warehouse the marts live in: a DuckDB file or a PostgreSQL database.
 
-Only plain `SELECT`s and `information_schema` look-ups are sent, so the same SQL runs on both.
+The pack opens it read-only and sends only plain `SELECT`s and `information_schema` look-ups,
+so the same SQL runs on both. `evidence-pack record-review` alone opens it for writing, to
+append a review's decisions in one transaction (`write`).
 The PostgreSQL password comes from an environment variable and is never echoed: errors name the
 host, port, user and database, which are not secret.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +36,26 @@ class Warehouse(Protocol):
         """Release the connection."""
 
 
+class WritableWarehouse(Warehouse, Protocol):
+    """A warehouse opened for writing (record-review)."""
+
+    placeholder: str  # the driver's query parameter mark
+
+    def schema_ref(self, schema: str) -> str:
+        """The schema's qualified, quoted name."""
+
+    def write(self, steps: list[tuple[str, list[list[Any]]]]) -> None:
+        """Run each (statement, parameter rows) in one transaction: all of them or none."""
+
+
 def _quote(name: str) -> str:
     """A double-quoted SQL identifier (both dialects)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_name(name: str) -> str:
+    """A double-quoted SQL identifier, for statements built outside this module."""
+    return _quote(name)
 
 
 def select_sql(table_ref: str, columns: list[str]) -> str:
@@ -52,9 +72,11 @@ _COLUMNS_SQL = (
 
 
 class DuckDBWarehouse:
-    """A DuckDB file opened read-only (the report never writes to the warehouse)."""
+    """A DuckDB file, opened read-only unless `writable` (record-review only)."""
 
-    def __init__(self, path: Path) -> None:
+    placeholder = "?"
+
+    def __init__(self, path: Path, *, writable: bool = False) -> None:
         try:
             import duckdb  # noqa: PLC0415 (needed only for DuckDB warehouses)
         except ModuleNotFoundError:
@@ -65,11 +87,12 @@ class DuckDBWarehouse:
                 f"DuckDB file {path} not found: run `make demo` first or pass --duckdb PATH"
             )
         try:
-            self._con = duckdb.connect(str(path), read_only=True)
+            self._con = duckdb.connect(str(path), read_only=not writable)
         except duckdb.Error as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            mode = "for writing" if writable else "read-only"
             raise ReportError(
-                f"cannot open DuckDB file {path} read-only ({first}): is a load still writing it?"
+                f"cannot open DuckDB file {path} {mode} ({first}): is a load still writing it?"
             ) from None
         self._error = duckdb.Error
         self.label = f"DuckDB file {path.name}"
@@ -80,6 +103,27 @@ class DuckDBWarehouse:
     def table_ref(self, schema: str, table: str) -> str:
         """catalog.schema.table, quoted."""
         return f"{_quote(self._catalog)}.{_quote(schema)}.{_quote(table)}"
+
+    def schema_ref(self, schema: str) -> str:
+        """catalog.schema, quoted."""
+        return f"{_quote(self._catalog)}.{_quote(schema)}"
+
+    def write(self, steps: list[tuple[str, list[list[Any]]]]) -> None:
+        """All statements in one transaction; on any error none of them stays."""
+        try:
+            self._con.begin()
+            for sql, rows in steps:
+                if rows:
+                    self._con.executemany(sql, rows)
+                else:
+                    self._con.execute(sql)
+            self._con.commit()
+        except self._error as err:
+            with contextlib.suppress(self._error):  # no transaction left to roll back
+                self._con.rollback()
+            raise ReportError(
+                f"writing to {self.label} failed, nothing was written: {str(err).splitlines()[0]}"
+            ) from None
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         """Column names from information_schema, None when the table is missing."""
@@ -115,9 +159,12 @@ class PostgresTarget:
 
 
 class PostgresWarehouse:
-    """A PostgreSQL database through psycopg, in a read-only transaction."""
+    """A PostgreSQL database through psycopg, in a read-only transaction unless `writable`
+    (record-review only)."""
 
-    def __init__(self, target: PostgresTarget) -> None:
+    placeholder = "%s"
+
+    def __init__(self, target: PostgresTarget, *, writable: bool = False) -> None:
         try:
             import psycopg  # noqa: PLC0415 (needed only for PostgreSQL warehouses)
         except ModuleNotFoundError:
@@ -135,7 +182,7 @@ class PostgresWarehouse:
                 connect_timeout=15,
                 autocommit=False,
             )
-            self._con.read_only = True
+            self._con.read_only = not writable
         except psycopg.Error as err:
             reason = _pg_reason(err, password)
             hint = (
@@ -150,6 +197,28 @@ class PostgresWarehouse:
     def table_ref(self, schema: str, table: str) -> str:
         """schema.table, quoted."""
         return f"{_quote(schema)}.{_quote(table)}"
+
+    def schema_ref(self, schema: str) -> str:
+        """The schema, quoted."""
+        return _quote(schema)
+
+    def write(self, steps: list[tuple[str, list[list[Any]]]]) -> None:
+        """All statements in one transaction (the connection is not autocommit); on any error
+        none of them stays."""
+        try:
+            with self._con.cursor() as cur:
+                for sql, rows in steps:
+                    if rows:
+                        cur.executemany(sql, rows)
+                    else:
+                        cur.execute(sql)
+            self._con.commit()
+        except self._error as err:
+            self._con.rollback()
+            raise ReportError(
+                f"writing to {self.label} failed, nothing was written: "
+                f"{_pg_reason(err, self._password)}"
+            ) from None
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         """Column names from information_schema, None when the table is missing."""

@@ -33,6 +33,9 @@ import meltano_tools as mt  # sits beside this script
 JOB = "control-planes-evidence"
 LOG = mt.ROOT / "output" / "meltano-demo.log"
 STATE_DIR = mt.ROOT / "output" / "demo-state"
+# The HR roster the demo loads unless EVIDENCE_HR_ROSTER names another: leavers whose sandbox
+# accounts world step 1 removes (late, in time) or keeps (README "Leavers").
+EXAMPLE_ROSTER = mt.ROOT / "examples" / "hr_roster.csv"
 RUN_TIMEOUT_S = 900.0
 MAX_VALUE = 60  # long before/after values (JSON config) are cut to this for the terminal
 
@@ -136,6 +139,16 @@ def print_findings(path: Path) -> None:
         ),
     )
     table(
+        "evidence.leaver_access (HR roster: EVIDENCE_HR_ROSTER)",
+        ["email", "left", "system", "account", "status", "removed", "days", "outcome"],
+        query(
+            path,
+            "select email, cast(terminated_at as date), system, account_id, status, "
+            "cast(removed_at as date), days_to_removal, outcome from evidence.leaver_access "
+            "order by outcome desc, email",
+        ),
+    )
+    table(
         "evidence.data_flows, removed or changed",
         ["system", "from", "to", "status", "tables enabled"],
         query(
@@ -165,6 +178,7 @@ def main() -> int:
         stale.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     env["TARGET_DUCKDB_PATH"] = str(path)  # the loader, dbt and the pack (meltano.yml)
+    env["EVIDENCE_HR_ROSTER"] = os.environ.get("EVIDENCE_HR_ROSTER") or str(EXAMPLE_ROSTER)
 
     sandbox = Sandbox(SandboxOptions(), port=port)
     try:

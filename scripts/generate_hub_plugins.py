@@ -237,7 +237,10 @@ def extractor(tap_cls: type, module: str, stream_types: Iterable[type]) -> dict[
 
 
 def extractors() -> dict[str, dict[str, Any]]:
-    """Both taps' definitions by name."""
+    """Both taps' definitions by name. meltano.yml's third extractor, tap-hr-roster (the HR
+    roster CSV for evidence.leaver_access), has no hub file: it reads a file the user exports
+    for this project's evidence job and is no connector to publish; its meltano.yml entry is
+    checked by tests/test_e2e_meltano.py (settings against --about, select) instead."""
     return {
         "tap-segment": extractor(TapSegment, "tap_segment", segment_streams.stream_types()),
         "tap-fivetran": extractor(TapFivetran, "tap_fivetran", fivetran_streams.stream_types()),

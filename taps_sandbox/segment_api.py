@@ -72,6 +72,29 @@ LARGE = {
 }
 AUDIT_SPAN = dt.timedelta(days=60)
 AUDIT_NEWEST_AGE = dt.timedelta(minutes=10)  # room for add_audit_events before "now"
+# Every fifth audit event is by one of the first AUDIT_ACTORS users (actor: the user id,
+# actorEmail: the user's email), so the access marts can tell their latest activity; the
+# other users act in no event (their activity is unknown).
+AUDIT_ACTORS = 3
+# One user of workspace 1 holds roles as real workspaces scope them: Source Admin on one of
+# the workspace's sources, Source Read-only on the sources labelled environment:prod, and
+# minimal access to the workspace (the other users' permissions are generated from the spec).
+SOURCE_SCOPED_USER = 3
+SCOPED_SOURCE = 1
+# Deletion and suppression requests by index, cycling: (status, regulationType, subjectType,
+# days before today it was made, days it took or None while it runs). The API lists requests
+# of the last 90 days only; request 0 is the oldest, request 1 runs past GDPR's month.
+REGULATIONS: tuple[tuple[str, str, str, int, int | None], ...] = (
+    ("FINISHED", "SUPPRESS_WITH_DELETE", "USER_ID", 88, 6),
+    ("RUNNING", "DELETE_ONLY", "USER_ID", 41, None),
+    ("INITIALIZED", "DELETE_INTERNAL", "OBJECT_ID", 2, None),
+    ("FAILED", "DELETE_ONLY", "USER_ID", 20, 1),
+    ("PARTIAL_SUCCESS", "SUPPRESS_WITH_DELETE_INTERNAL", "USER_ID", 55, 9),
+    ("FINISHED", "SUPPRESS_ONLY", "USER_ID", 12, 0),
+    ("RUNNING", "DELETE_ONLY", "USER_ID", 8, None),
+    ("INVALID", "UNSUPPRESS", "USER_ID", 70, 0),
+    ("NOT_SUPPORTED", "DELETE_ONLY", "OBJECT_ID", 33, 0),
+)
 
 
 class ApiError(Exception):
@@ -231,6 +254,9 @@ class Workspace:
             if clock_anchor is not None
             else dt.datetime.now(dt.UTC)
         )
+        # Requests are dated from today's midnight (UTC), so two runs the same day see the
+        # same request times.
+        self.today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         anchor = now.replace(microsecond=0) - AUDIT_NEWEST_AGE
         n = counts["audit_events"]
         self._audit_base = anchor - AUDIT_SPAN
@@ -282,7 +308,29 @@ class Workspace:
         event = self.filler.model("AuditEventV1", i)
         stamp = self.audit_time(i).replace(microsecond=0)
         event.update(id=f"events/{self.number}{i + 1:07d}", timestamp=iso(stamp))
+        actors = min(AUDIT_ACTORS, self.counts["users"])
+        if i % 5 == 2 and actors:
+            user = self.make("users", "UserV1", (i // 5) % actors)
+            event.update(actor=user["id"], actorEmail=user["email"])
         return event
+
+    # ----- deletion and suppression requests -------------------------------------------------
+    def regulation(self, i: int) -> dict:
+        """Request ``i``: its status, type and age from REGULATIONS, dated from today."""
+        status, kind, subject, days, took = REGULATIONS[i % len(REGULATIONS)]
+        created = self.today - dt.timedelta(days=min(89, days + i // len(REGULATIONS)))
+        created += dt.timedelta(hours=(7 + i) % 24, minutes=i % 60)
+        finished = None if took is None else created + dt.timedelta(days=took, hours=3)
+        prefix = "user" if subject == "USER_ID" else "object"
+        return {
+            "id": self.oid("regulations", i),
+            "subjectType": subject,
+            "subjects": [f"{prefix}-{self.number}-{i}-{k}" for k in range(1 + i % 3)],
+            "status": status,
+            "createdAt": iso(created),
+            "regulationType": kind,
+            "finishedAt": iso(finished) if finished else None,
+        }
 
 
 class SegmentApi(ApiBase):
@@ -488,7 +536,12 @@ class SegmentApi(ApiBase):
                 lambda ws, q: c(ws, q, "transformations", "transformations", "TransformationV1"),
             ),
             ("/functions", self._functions),
-            ("/users", lambda ws, q: c(ws, q, "users", "users", "UserV1")),
+            (
+                "/users",
+                lambda ws, q: self._list(
+                    "users", q, ws.counts["users"], lambda i: self._user(ws, i)
+                ),
+            ),
             ("/groups", lambda ws, q: c(ws, q, "userGroups", "user_groups", "UserGroupV1")),
             ("/groups/([^/]+)/users", self._group_users),
             ("/groups/([^/]+)/invites", self._group_invites),
@@ -506,7 +559,7 @@ class SegmentApi(ApiBase):
             ("/audit-events", self._audit_events),
             (
                 "/regulations",
-                lambda ws, q: c(ws, q, "regulations", "regulations", "RegulationListEntryV1"),
+                lambda ws, q: self._list("regulations", q, ws.counts["regulations"], ws.regulation),
             ),
             ("/suppressions", self._suppressions),
             ("/credentials", self._credentials),
@@ -616,6 +669,37 @@ class SegmentApi(ApiBase):
         obj = ws.make("sources", "SourceV1", i)
         obj["writeKeys"] = [f"{SENTINEL}-wk-{ws.number}-{i}"]
         return obj
+
+    def _user(self, ws: Workspace, i: int) -> dict:
+        """User ``i``; SOURCE_SCOPED_USER with roles scoped to a source and to a label."""
+        user = ws.make("users", "UserV1", i)
+        if i != SOURCE_SCOPED_USER:
+            return user
+        source = ws.oid("sources", SCOPED_SOURCE % ws.counts["sources"])
+        prod = {"key": "environment", "value": "prod", "description": "Production"}
+        return {
+            **user,
+            "permissions": [
+                {
+                    "roleId": "source-admin",
+                    "roleName": "Source Admin",
+                    "resources": [{"id": source, "type": "SOURCE", "labels": []}],
+                    "labels": [],
+                },
+                {
+                    "roleId": "source-read-only",
+                    "roleName": "Source Read-only",
+                    "resources": [{"id": ws.id, "type": "WORKSPACE", "labels": [prod]}],
+                    "labels": [prod],
+                },
+                {
+                    "roleId": "minimal-workspace-access",
+                    "roleName": "Minimal Workspace Access",
+                    "resources": [{"id": ws.id, "type": "WORKSPACE", "labels": []}],
+                    "labels": [],
+                },
+            ],
+        }
 
     def _source_settings(self, ws: Workspace, q: dict, source_id: str) -> dict:
         i = self._child_of(ws, "sources", source_id)

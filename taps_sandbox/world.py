@@ -30,6 +30,7 @@ SEGMENT_NEW_USER_ID = "user-1-new-1"
 SEGMENT_NEW_USER_EMAIL = "new.owner@example.com"
 SEGMENT_NEW_INVITE = "new.invitee@example.com"
 SEGMENT_REVOKED_CREDENTIAL = 1
+SEGMENT_UNLISTED_REGULATION = 0  # the oldest request: as if it aged out of the API's 90 days
 FIVETRAN_REMOVED_USER = 5
 FIVETRAN_ROLE_CHANGED_USER = 3
 FIVETRAN_NEW_ROLE = "Account Administrator"
@@ -49,6 +50,8 @@ CHANGES: dict[int, tuple[str, ...]] = {
         f"segment: user users-1-{SEGMENT_ROLE_CHANGED_USER}'s first permission gets role 0",
         f"segment: {SEGMENT_NEW_INVITE} invited",
         f"segment: credential credentials-1-{SEGMENT_REVOKED_CREDENTIAL} revoked",
+        f"segment: deletion request regulations-1-{SEGMENT_UNLISTED_REGULATION} no longer "
+        "listed (the API lists 90 days)",
         "fivetran: user new_user_joined added (Account Reviewer), new_user_invited invited",
         f"fivetran: user #{FIVETRAN_REMOVED_USER} removed",
         f"fivetran: user #{FIVETRAN_ROLE_CHANGED_USER}'s role becomes {FIVETRAN_NEW_ROLE}",
@@ -94,6 +97,11 @@ class World:
         if path == "/invites":
             return self._segment_list(
                 api, "invites", fn, lambda items: [*items, SEGMENT_NEW_INVITE]
+            )
+        if path == "/regulations":
+            unlisted = ws.oid("regulations", SEGMENT_UNLISTED_REGULATION)
+            return self._segment_list(
+                api, "regulations", fn, lambda items: [r for r in items if r.get("id") != unlisted]
             )
         if path == "/credentials":
             revoked = ws.oid("credentials", SEGMENT_REVOKED_CREDENTIAL)

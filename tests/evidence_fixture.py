@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from taps_sandbox.base import SENTINEL
+from taps_sandbox.hostile import HYPERLINK, SCRIPT
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -33,6 +35,7 @@ TYPES = {
     "int": ("BIGINT", "bigint"),
     "json": ("VARCHAR", "jsonb"),  # target-duckdb: JSON text; target-postgres: jsonb
     "list": ("VARCHAR[]", "text[]"),
+    "num": ("DECIMAL(12,2)", "numeric(12,2)"),  # the contracts' numeric(12,2)
 }
 
 RUN_COLUMNS = [
@@ -170,9 +173,21 @@ ACCESS_COLUMNS = [
     ("last_login_at", "ts"),
     ("first_seen_at", "ts"),
     ("last_seen_at", "ts"),
+    ("grants", "text"),
+    ("last_activity_at", "ts"),
     ("api_token", "text"),
 ]
 FIRST, SECOND = at(1, 1.9), at(0, 1.9)
+# What each account's roles apply to (the access marts' grants; resource names are anyone's
+# text, markup included) and, for Segment users, the latest audit event they triggered.
+GRANTS = {
+    "u1": "Workspace Owner on workspace",
+    "u2": 'Source Admin on source "<b>Web</b> app"; member of user group "Admins"',
+    "u3": "Source Read-only on workspace [environment:prod]; Workspace Member on workspace",
+    "fu1": 'Account Administrator on account; Destination Administrator on group "Snowflake prod"',
+    "fu5": 'Account Analyst on account; Team Member in team "<i>analysts</i>"',
+}
+ACTIVITY = {"u1": at(2), "u3": at(120)}
 
 
 def _acct(
@@ -190,6 +205,7 @@ def _acct(
     last: datetime = SECOND,
 ) -> dict[str, Any]:
     return {
+        "access_key": f"{system}|{tenant}|{ident}",
         "system": system,
         "tenant_id": tenant,
         "account_id": ident,
@@ -202,6 +218,8 @@ def _acct(
         "last_login_at": login,
         "first_seen_at": first,
         "last_seen_at": last,
+        "grants": GRANTS.get(ident),
+        "last_activity_at": ACTIVITY.get(ident),
         "api_token": f"{SENTINEL}-token-of-{ident}",
     }
 
@@ -737,6 +755,218 @@ CONFIG_CHANGES = [
     ),
 ]
 
+# Two recorded access reviews (evidence_reviews.access_decisions, as `evidence-pack
+# record-review` writes it) and their follow-up mart: the last one signed by a hostile name,
+# one revoke done, one still open with a formula for a comment.
+DECISION_COLUMNS = [
+    ("review_id", "text"),
+    ("access_key", "text"),
+    ("system", "text"),
+    ("tenant_id", "text"),
+    ("account_id", "text"),
+    ("email", "text"),
+    ("decision", "text"),
+    ("comment", "text"),
+    ("reviewer", "text"),
+    ("decided_at", "ts"),
+    ("pack_sha256", "text"),
+]
+FIRST_REVIEW, LAST_REVIEW = "review-first", "review-last"
+REVIEWERS = {FIRST_REVIEW: "Rita Auditor", LAST_REVIEW: SCRIPT}
+REVIEWED_AT = {FIRST_REVIEW: at(20), LAST_REVIEW: at(3)}
+REVIEWED_PACK = {FIRST_REVIEW: "1" * 64, LAST_REVIEW: "ab" * 32}
+
+
+def _decision(
+    review: str, system: str, tenant: str, ident: str, decision: str, comment: str
+) -> dict[str, Any]:
+    email = next(a["email"] for a in ACCESS_REVIEW if a["account_id"] == ident)
+    return {
+        "review_id": review,
+        "access_key": f"{system}|{tenant}|{ident}",
+        "system": system,
+        "tenant_id": tenant,
+        "account_id": ident,
+        "email": email,
+        "decision": decision,
+        "comment": comment,
+        "reviewer": REVIEWERS[review],
+        "decided_at": REVIEWED_AT[review],
+        "pack_sha256": REVIEWED_PACK[review],
+    }
+
+
+DECISIONS = [
+    _decision(FIRST_REVIEW, "fivetran", "acct-main", "fu4", "revoke", "admin, left"),
+    _decision(FIRST_REVIEW, "segment", "ws-alpha", "u1", "keep", ""),
+    _decision(LAST_REVIEW, "fivetran", "acct-main", "fu2", "revoke", HYPERLINK),
+    _decision(LAST_REVIEW, "segment", "ws-alpha", "u4", "revoke", "no longer needed"),
+    _decision(LAST_REVIEW, "segment", "ws-alpha", "u1", "keep", "owner"),
+    _decision(LAST_REVIEW, "fivetran", "acct-main", "fu1", "keep", ""),
+]
+FOLLOWUP_COLUMNS = [
+    ("status", "text"),
+    ("done_at", "ts"),
+    ("days_open", "int"),
+    ("raw_decision", "text"),  # never read: holds the sentinel
+]
+# Done: fu4 and u4, removed by the second runs (after both decisions); open: fu2, still active.
+DONE_AT = {"fu4": FIV_SECOND_END, "u4": SEG_SECOND_END}
+REVIEW_FOLLOWUP = [
+    {
+        **d,
+        "status": "done" if d["account_id"] in DONE_AT else "open",
+        "done_at": DONE_AT.get(d["account_id"]),
+        "days_open": ((DONE_AT.get(d["account_id"]) or NOW) - d["decided_at"]).days,
+        "later_keep_at": None,
+        "raw_decision": f"{SENTINEL}-decision-{d['account_id']}",
+    }
+    for d in DECISIONS
+    if d["decision"] == "revoke"
+]
+
+# Segment deletion and suppression requests (privacy_requests): one finished, one overdue,
+# one new, one the API no longer lists (overdue, never seen finished), one failed. The
+# subjects column is not in the contract: it holds the sentinel, so a pack that read it leaks.
+PRIVACY_COLUMNS = [
+    ("request_key", "text"),
+    ("system", "text"),
+    ("tenant_id", "text"),
+    ("regulation_id", "text"),
+    ("type", "text"),
+    ("subject_type", "text"),
+    ("subject_count", "int"),
+    ("created_at", "ts"),
+    ("finished_at", "ts"),
+    ("status", "text"),
+    ("age_days", "int"),
+    ("overdue", "bool"),
+    ("still_listed", "bool"),
+    ("first_seen_at", "ts"),
+    ("last_seen_at", "ts"),
+    ("subjects", "text"),
+]
+
+
+def _request(
+    tenant: str,
+    ident: str,
+    kind: str,
+    status: str,
+    created: datetime,
+    finished: datetime | None,
+    *,
+    listed: bool = True,
+) -> dict[str, Any]:
+    age = ((finished or NOW) - created).days
+    return {
+        "request_key": f"segment|{tenant}|{ident}",
+        "system": "segment",
+        "tenant_id": tenant,
+        "regulation_id": ident,
+        "type": kind,
+        "subject_type": "USER_ID",
+        "subject_count": 2,
+        "created_at": created,
+        "finished_at": finished,
+        "status": status,
+        "age_days": age,
+        "overdue": finished is None and age > 30,
+        "still_listed": listed,
+        "first_seen_at": FIRST,
+        "last_seen_at": SECOND if listed else FIRST,
+        "subjects": json.dumps([f"{SENTINEL}-subject-{ident}", "person@example.com"]),
+    }
+
+
+PRIVACY_REQUESTS = [
+    _request("ws-alpha", "reg-done", "DELETE_ONLY", "FINISHED", at(50), at(40)),
+    _request("ws-alpha", "reg-late", "SUPPRESS_WITH_DELETE", "RUNNING", at(41), None),
+    _request("ws-beta", "reg-new", "DELETE_INTERNAL", "INITIALIZED", at(2), None),
+    _request("ws-alpha", "reg-gone", "DELETE_ONLY", "RUNNING", at(95), None, listed=False),
+    _request("ws-alpha", "reg-failed", "DELETE_ONLY", "FAILED", at(6), at(5)),
+]
+
+# Leavers of the HR roster and their accounts (evidence.leaver_access): one removed late, one
+# in time, three still there; the roster's emails are typed by people too, so two are hostile
+# (one also an invite's account id). hr_record is not in the contract: it holds the sentinel.
+LEAVER_COLUMNS = [
+    ("email", "text"),
+    ("terminated_at", "ts"),
+    ("system", "text"),
+    ("tenant_id", "text"),
+    ("account_id", "text"),
+    ("status", "text"),
+    ("removed_at", "ts"),
+    ("days_to_removal", "num"),
+    ("outcome", "text"),
+    ("hr_record", "text"),
+]
+
+
+def _leaver(
+    email: str,
+    left: datetime,
+    system: str,
+    tenant: str,
+    ident: str,
+    status: str,
+    removed: datetime | None,
+    outcome: str,
+) -> dict[str, Any]:
+    days = None
+    if removed is not None:
+        days = Decimal((removed - left).total_seconds() / 86400).quantize(Decimal("0.01"))
+    return {
+        "email": email,
+        "terminated_at": left,
+        "system": system,
+        "tenant_id": tenant,
+        "account_id": ident,
+        "status": status,
+        "removed_at": removed,
+        "days_to_removal": days,
+        "outcome": outcome,
+        "hr_record": f"{SENTINEL}-hr-{ident}",
+    }
+
+
+HOSTILE_LEAVER = f"{SCRIPT}@evil.example"
+LEAVER_ACCESS = [
+    _leaver(
+        "Dave@Example.com",
+        at(20),
+        "segment",
+        "ws-alpha",
+        "u4",
+        "removed",
+        SEG_SECOND_END,
+        "removed_late",
+    ),
+    _leaver(
+        "mallory@example.com",
+        at(0, 20),
+        "fivetran",
+        "acct-main",
+        "fu4",
+        "removed",
+        FIV_SECOND_END,
+        "removed_in_time",
+    ),
+    _leaver("bob@example.com", at(3), "segment", "ws-alpha", "u2", "active", None, "still_active"),
+    _leaver(
+        HOSTILE_LEAVER,
+        at(5),
+        "segment",
+        "ws-alpha",
+        HOSTILE_LEAVER,
+        "invited",
+        None,
+        "still_active",
+    ),
+    _leaver(HYPERLINK, at(9), "fivetran", "acct-main", "fu6", "inactive", None, "still_active"),
+]
+
 # The dbt contract's data types as the fixture's logical types.
 CONTRACT_KINDS = {"text": "text", "timestamp": "ts", "boolean": "bool", "integer": "int"}
 
@@ -765,6 +995,20 @@ TABLES: list[tuple[str, str, list[tuple[str, str]], list[dict[str, Any]]]] = [
     ),
     ("evidence", "data_flows", contracted("data_flows", FLOW_COLUMNS), DATA_FLOWS),
     ("evidence", "config_changes", contracted("config_changes", CONFIG_COLUMNS), CONFIG_CHANGES),
+    ("evidence", "leaver_access", contracted("leaver_access", LEAVER_COLUMNS), LEAVER_ACCESS),
+    (
+        "evidence",
+        "privacy_requests",
+        contracted("privacy_requests", PRIVACY_COLUMNS),
+        PRIVACY_REQUESTS,
+    ),
+    ("evidence_reviews", "access_decisions", DECISION_COLUMNS, DECISIONS),
+    (
+        "evidence",
+        "review_followup",
+        contracted("review_followup", FOLLOWUP_COLUMNS),
+        REVIEW_FOLLOWUP,
+    ),
 ]
 
 

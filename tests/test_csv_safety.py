@@ -116,6 +116,9 @@ def hostile_evidence() -> Evidence:
                 "last_login_at": NOW - timedelta(days=200),
                 "first_seen_at": NOW - timedelta(days=100),
                 "last_seen_at": NOW - timedelta(days=1),
+                # Grants name resources (sources, groups, teams) anyone may name.
+                "grants": f'Source Admin on source "{name(i + 4)}"',
+                "last_activity_at": NOW - timedelta(days=5),
             }
         )
     changes = [
@@ -216,6 +219,62 @@ def hostile_evidence() -> Evidence:
             }
             for i in range(len(names))
         ],
+        # The roster's emails are typed by people too (HR); days as the mart's numeric.
+        leavers=[
+            {
+                "email": name(i),
+                "terminated_at": NOW - timedelta(days=3),
+                "system": "fivetran",
+                "tenant_id": name(i + 1),
+                "account_id": name(i + 2),
+                "status": "removed",
+                "removed_at": NOW - timedelta(days=4),
+                "days_to_removal": Decimal("-1.00"),
+                "outcome": "removed_in_time",
+            }
+            for i in range(len(names))
+        ],
+        # Reviewers' names and comments are typed by people too (record-review).
+        review_followup=[
+            {
+                "review_id": name(i),
+                "access_key": f"segment|{name(i + 1)}|{name(i + 2)}",
+                "system": "segment",
+                "tenant_id": name(i + 1),
+                "account_id": name(i + 2),
+                "email": name(i + 3),
+                "reviewer": name(i + 4),
+                "decided_at": NOW - timedelta(days=3),
+                "pack_sha256": "ab" * 32,
+                "comment": name(i + 5),
+                "status": "open",
+                "done_at": None,
+                "days_open": 3,
+                "later_keep_at": None,
+            }
+            for i in range(len(names))
+        ],
+        # A request's fields come from Segment, but they reach a spreadsheet all the same.
+        privacy=[
+            {
+                "request_key": f"segment|tenant-1|{name(i)}",
+                "system": "segment",
+                "tenant_id": "tenant-1",
+                "regulation_id": name(i),
+                "type": name(i + 1),
+                "subject_type": name(i + 2),
+                "subject_count": -1,
+                "created_at": NOW - timedelta(days=40),
+                "finished_at": None,
+                "status": name(i + 3),
+                "age_days": 40,
+                "overdue": True,
+                "still_listed": False,
+                "first_seen_at": NOW - timedelta(days=39),
+                "last_seen_at": NOW - timedelta(days=2),
+            }
+            for i in range(len(names))
+        ],
     )
     ev.findings = hygiene(ev)
     return ev
@@ -253,6 +312,9 @@ def test_every_table_file_is_covered() -> None:
         "tables/credential_findings.csv",
         "tables/data_flows.csv",
         "tables/last_complete_runs.csv",
+        "tables/privacy_requests.csv",
+        "tables/review_followup.csv",
+        "tables/leaver_access.csv",
     ]
     assert set(known) <= set(files)
     for path in known:
@@ -276,6 +338,7 @@ def test_no_other_code_writes_csv() -> None:
         "taps_common",
         "tap_segment",
         "tap_fivetran",
+        "tap_hr_roster",
     ):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for lineno, line in enumerate(path.read_text().splitlines(), 1):

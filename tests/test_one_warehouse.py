@@ -33,7 +33,14 @@ from tests.test_e2e_meltano import mt
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = ("tap-segment", "tap-fivetran", "target-duckdb", "dbt-duckdb", "evidence-pack")
+PLUGINS = (
+    "tap-segment",
+    "tap-fivetran",
+    "tap-hr-roster",  # in the evidence job; without EVIDENCE_HR_ROSTER it loads nothing
+    "target-duckdb",
+    "dbt-duckdb",
+    "evidence-pack",
+)
 STEP_TIMEOUT_S = 900.0
 # Marts that hold rows after one run (changes need a second: the first build is the baseline).
 MARTS = ("access_review", "access_history", "credentials_inventory", "data_flows")

@@ -271,7 +271,7 @@ def expected(src: Source) -> Expected:
     for schema in ("segment", "fivetran"):
         if src.has_table(schema, "sync_runs"):
             runs += src.rows(
-                "SELECT run_id, tap, status, finished_at, tenant_ids, streams "
+                "SELECT run_id, tap, status, started_at, finished_at, tenant_ids, streams "
                 f"FROM {schema}.sync_runs"
             )
     previous = []
@@ -285,7 +285,7 @@ def expected(src: Source) -> Expected:
     return Expected(
         access=src.rows(
             "SELECT system, tenant_id, account_id, email, status, is_privileged, created_at, "
-            "first_seen_at, last_login_at FROM evidence.access_review"
+            "first_seen_at, last_login_at, last_activity_at FROM evidence.access_review"
         ),
         changes=src.rows("SELECT seen_at, account_id, change FROM evidence.access_changes"),
         config=src.rows("SELECT seen_at FROM evidence.config_changes"),
@@ -297,6 +297,48 @@ def expected(src: Source) -> Expected:
         runs=runs,
         since=since,
     )
+
+
+def read_audit(run: dict[str, Any], tenant: str) -> bool:
+    """The run's manifest says it read the tenant's audit trail completely."""
+    return any(
+        s.get("stream") == "audit_events"
+        and s.get("status") == "complete"
+        and s.get("tenant_id") in (None, "", tenant)
+        for s in jlist(run["streams"])
+    )
+
+
+def audit_trail_since(exp: Expected) -> dict[str, datetime]:
+    """Per Segment workspace, the start of the first run that read its audit trail whole,
+    where its newest complete run read the trail too: the trail has no gap since then."""
+    since: dict[str, datetime] = {}
+    for (tap, tenant), last in exp.last_complete().items():
+        if tap != "tap-segment" or last["status"] != "complete" or not read_audit(last, tenant):
+            continue
+        starts = [
+            utc(r["started_at"])
+            for r in exp.runs
+            if r["tap"] == tap and str(tenant) in map(str, jlist(r["tenant_ids"]))
+            if read_audit(r, tenant)
+        ]
+        since[tenant] = min(s for s in starts if s is not None)
+    return since
+
+
+def inactive(a: dict[str, Any], trail: dict[str, datetime], cut: datetime) -> bool:
+    """Active, and no login since `cut`; without a login time (Segment) no audit event since
+    then, judged only on a trail and an account that both reach back past `cut`."""
+    if a["status"] != "active":
+        return False
+    if a["last_login_at"] is not None:
+        return utc(a["last_login_at"]) < cut
+    since = trail.get(str(a["tenant_id"]))
+    if a["system"] != "segment" or since is None or since > cut:
+        return False
+    if a["first_seen_at"] is None or utc(a["first_seen_at"]) > cut:
+        return False
+    return a["last_activity_at"] is None or utc(a["last_activity_at"]) < cut
 
 
 def hygiene_counts(exp: Expected, now: datetime) -> dict[str, int]:
@@ -316,11 +358,7 @@ def hygiene_counts(exp: Expected, now: datetime) -> dict[str, int]:
             and utc(a["created_at"] or a["first_seen_at"]) < now - timedelta(days=30)
         ),
         "no-recent-login": sum(
-            1
-            for a in exp.access
-            if a["status"] == "active"
-            and a["last_login_at"] is not None
-            and utc(a["last_login_at"]) < now - timedelta(days=90)
+            1 for a in exp.access if inactive(a, audit_trail_since(exp), now - timedelta(days=90))
         ),
     }
 
@@ -422,7 +460,8 @@ def n(value: int) -> str:
 
 
 def test_every_section_renders(page: Opened) -> None:
-    for sid in ("runs", "access", "privileged", "changes", "hygiene", "flows", "exports"):
+    sections = ("runs", "access", "privileged", "changes", "hygiene", "privacy", "flows")
+    for sid in (*sections, "review", "exports"):
         el = page.drv.find_element("css selector", f"section#{sid}")
         assert el.is_displayed() and el.size["height"] > 40, sid
     assert page.screenshot.stat().st_size > 20_000
@@ -597,8 +636,8 @@ def test_user_typed_values_show_as_literal_text(page: Opened) -> None:
         ".map(function (e) { return e.outerHTML; });"
     )
     assert injected == [], "elements in table cells that the page did not write"
-    keys = ["account_id", "email", "name", "roles"]
-    accounts = src.rows("SELECT account_id, email, name, roles FROM evidence.access_review")
+    keys = ["account_id", "email", "name", "roles", "grants"]
+    accounts = src.rows("SELECT account_id, email, name, roles, grants FROM evidence.access_review")
     typed = sorted(tuple(text_of(a[k]) for k in keys) for a in accounts)
     assert sorted(cell_texts(drv, "access-review", keys)) == typed
     keys = ["account_id", "email", "resource", "before", "after"]
@@ -615,7 +654,164 @@ def test_user_typed_values_show_as_literal_text(page: Opened) -> None:
         assert any("<" in v for row in typed for v in row), "no value with markup was checked"
 
 
+def test_privacy_requests_section(page: Opened) -> None:
+    """Counts and rows of evidence.privacy_requests, read here: open, overdue, no longer listed."""
+    drv, src = page.drv, page.built.src
+    assert src.has_table("evidence", "privacy_requests")
+    rows = src.rows(
+        "SELECT regulation_id, status, finished_at, overdue, still_listed "
+        "FROM evidence.privacy_requests"
+    )
+    assert by_testid(drv, "privacy-total") == n(len(rows))
+    assert by_testid(drv, "privacy-open") == n(sum(1 for r in rows if r["finished_at"] is None))
+    overdue = sum(1 for r in rows if r["overdue"])
+    assert by_testid(drv, "privacy-overdue") == n(overdue)
+    assert by_testid(drv, "privacy-unlisted") == n(sum(1 for r in rows if not r["still_listed"]))
+    assert bool(drv.find_elements("css selector", '[data-testid="privacy-overdue-warning"]')) == (
+        overdue > 0
+    )
+    keys = ["regulation_id", "status", "overdue", "still_listed"]
+    want = sorted(
+        (
+            str(r["regulation_id"]),
+            str(r["status"]),
+            "yes" if r["overdue"] else "no",
+            "yes" if r["still_listed"] else "no",
+        )
+        for r in rows
+    )
+    assert sorted(cell_texts(drv, "privacy-requests", keys)) == want
+    marked = drv.find_elements("css selector", "#privacy-requests tbody tr.overdue")
+    assert len(marked) == overdue
+    if src.name.startswith("fixture"):
+        assert overdue and any(not r["still_listed"] for r in rows), "a vacuous check"
+
+
+def test_grants_show_as_literal_text(page: Opened) -> None:
+    """Grants name resources whose names anyone may type: shown as typed, never as markup."""
+    drv, src = page.drv, page.built.src
+    grants = {
+        str(a["account_id"]): a["grants"] or ""
+        for a in src.rows("SELECT account_id, grants FROM evidence.access_review")
+    }
+    shown = {k: g for k, g in cell_texts(drv, "access-review", ["account_id", "grants"])}
+    assert shown == grants
+    if src.name.startswith("fixture"):
+        assert "<b>Web</b> app" in grants["u2"] and '"<b>Web</b> app"' in shown["u2"]
+        assert not drv.find_elements("css selector", "#access-review td b, #access-review td i")
+
+
+def test_last_review_and_its_open_revokes(page: Opened) -> None:
+    """Who signed the last review, on which pack, what it decided, and the revokes still open
+    (evidence_reviews.access_decisions and evidence.review_followup); without a recorded review
+    the section says how to record one."""
+    drv, src = page.drv, page.built.src
+    section = drv.find_element("css selector", "section#review")
+    if not src.has_table("evidence_reviews", "access_decisions"):
+        assert by_testid(drv, "review-none", section) == "No access review is recorded yet."
+        assert "evidence-pack record-review --pack DIR" in section.text
+        return
+    decided = src.rows(
+        "SELECT review_id, decision, reviewer, decided_at, pack_sha256 "
+        "FROM evidence_reviews.access_decisions"
+    )
+    last = max(decided, key=lambda r: (utc(r["decided_at"]), r["review_id"]))
+    mine = [r["decision"] for r in decided if r["review_id"] == last["review_id"]]
+    texts = drv.execute_script(
+        "return Array.from(arguments[0].querySelectorAll('[data-testid]'))"
+        ".map(function (e) { return [e.getAttribute('data-testid'), e.textContent]; });",
+        section,
+    )
+    shown = dict(texts)
+    assert shown["review-reviewer"] == last["reviewer"]
+    assert shown["review-pack"] == last["pack_sha256"]
+    assert shown["review-decided"] == utc(last["decided_at"]).strftime("%Y-%m-%d %H:%M UTC")
+    assert shown["review-keep"] == n(mine.count("keep"))
+    assert shown["review-revoke"] == n(mine.count("revoke"))
+    followup = src.rows("SELECT email, comment, status FROM evidence.review_followup")
+    still = [f for f in followup if f["status"] == "open"]
+    assert shown["review-open"] == n(len(still))
+    assert shown["review-done"] == n(len(followup) - len(still))
+    assert sorted(cell_texts(drv, "review-open-revokes", ["email", "comment"])) == sorted(
+        (text_of(f["email"]), text_of(f["comment"])) for f in still
+    )
+    if src.name.startswith("fixture"):
+        assert "<" in last["reviewer"], "no reviewer with markup was checked"
+        assert len(still) == 1 and len(followup) > len(still), "one open, others done"
+        assert any(f["comment"].startswith("=") for f in still), "no formula comment checked"
+
+
+# --- leavers (evidence.leaver_access) ------------------------------------------------------
+
+LEAVER_OUTCOMES = ("still_active", "removed_late", "removed_in_time")  # the page's row order
+
+
+def leaver_rows(src: Source) -> list[dict[str, Any]] | None:
+    """The leavers mart as this test reads it; None when the warehouse has none."""
+    if not src.has_table("evidence", "leaver_access"):
+        return None
+    return src.rows(
+        "SELECT email, terminated_at, system, tenant_id, account_id, status, removed_at, "
+        "days_to_removal, outcome FROM evidence.leaver_access"
+    )
+
+
+def test_leavers_section(page: Opened) -> None:
+    """Counts per outcome, every row with its values as typed (the roster's emails are typed by
+    people: markup stays text), still-active accounts first and warned about."""
+    drv, src = page.drv, page.built.src
+    section = drv.find_element("css selector", "section#leavers")
+    assert section.is_displayed() and section.size["height"] > 40
+    rows = leaver_rows(src)
+    if rows is None:
+        assert "EVIDENCE_HR_ROSTER" in by_testid(drv, "leavers-missing")
+        return
+    counts = {o: sum(1 for r in rows if r["outcome"] == o) for o in LEAVER_OUTCOMES}
+    for outcome, want in counts.items():
+        assert by_testid(drv, "leavers-" + outcome.replace("_", "-")) == n(want), outcome
+    assert by_testid(drv, "leavers-accounts") == n(len(rows))
+    people = {str(r["email"]).strip().lower() for r in rows}
+    assert by_testid(drv, "leavers-people") == n(len(people))
+    warned = drv.find_elements("css selector", '[data-testid="leavers-still-active-warning"]')
+    assert bool(warned) == (counts["still_active"] > 0)
+    if not rows:
+        assert "EVIDENCE_HR_ROSTER" in by_testid(drv, "leavers-empty")
+        return
+    keys = ["email", "system", "tenant_id", "account_id", "status", "outcome", "days_to_removal"]
+    want = sorted(
+        tuple(
+            "" if r[k] is None else f"{float(r[k]):.2f}" if k == "days_to_removal" else str(r[k])
+            for k in keys
+        )
+        for r in rows
+    )
+    assert sorted(cell_texts(drv, "leaver-access", keys)) == want
+    shown = [o for (o,) in cell_texts(drv, "leaver-access", ["outcome"])]
+    assert shown == sorted(shown, key=LEAVER_OUTCOMES.index)
+    left = sorted(utc(r["terminated_at"]).strftime("%Y-%m-%d %H:%M UTC") for r in rows)
+    assert sorted(t for (t,) in cell_texts(drv, "leaver-access", ["terminated_at"])) == left
+    if src.name.startswith("fixture"):
+        assert set(counts.values()) != {0} and all(counts.values()), "an outcome is not shown"
+        assert any("<" in str(r["email"]) for r in rows), "no email with markup was checked"
+
+
 # --- the files ------------------------------------------------------------------------------
+
+
+def test_privacy_requests_csv(built: Built) -> None:
+    """tables/privacy_requests.csv: every request of the mart, the contract's columns only (the
+    fixture's subjects column, personal data, never)."""
+    from evidence_pack.contracts import mart_contracts
+
+    with (built.out / "tables" / "privacy_requests.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == [c.name for c in mart_contracts()["privacy_requests"]]
+    assert "subjects" not in rows[0]
+    ids = sorted(
+        str(r["regulation_id"])
+        for r in built.src.rows("SELECT regulation_id FROM evidence.privacy_requests")
+    )
+    assert sorted(r[rows[0].index("regulation_id")] for r in rows[1:]) == ids
 
 
 def test_manifest_hashes_every_file(built: Built) -> None:
@@ -631,6 +827,27 @@ def test_manifest_hashes_every_file(built: Built) -> None:
         data = (built.out / f["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == f["sha256"]
         assert len(data) == f["bytes"]
+
+
+def test_access_review_csv_carries_grants_and_activity(built: Built) -> None:
+    """tables/access_review.csv has each account's grants (verbatim, formulas quoted) and its
+    latest activity, as the warehouse holds them."""
+    with (built.out / "tables" / "access_review.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    want = {
+        str(a["access_key"]): (
+            as_exported(a["grants"] or ""),
+            "" if a["last_activity_at"] is None else utc(a["last_activity_at"]),
+        )
+        for a in built.src.rows(
+            "SELECT access_key, grants, last_activity_at FROM evidence.access_review"
+        )
+    }
+    got = {
+        r["access_key"]: (r["grants"], utc(r["last_activity_at"]) if r["last_activity_at"] else "")
+        for r in rows
+    }
+    assert got == want
 
 
 def test_vanta_and_drata_files(built: Built) -> None:
@@ -775,6 +992,18 @@ def test_warehouse_without_marts(tmp_path: Path) -> None:
     )
 
 
+def test_warehouse_without_privacy_mart(tmp_path: Path) -> None:
+    """A warehouse built before privacy_requests existed still gives a pack: the section says
+    the mart is missing, the CSV holds its header only."""
+    path = fx.write_duckdb(tmp_path / "w.duckdb", skip={"evidence.privacy_requests"})
+    out = tmp_path / "pack"
+    proc = run_cli("--duckdb", str(path), "--out", str(out), "--now", fx.NOW.isoformat())
+    assert proc.returncode == 0, proc.stderr
+    assert 'data-testid="privacy-missing"' in (out / "index.html").read_text()
+    lines = (out / "tables" / "privacy_requests.csv").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("request_key,")
+
+
 def test_bad_dates(tmp_path: Path, fixture_duckdb: Path) -> None:
     for opt in ("--since", "--now"):
         one_line_error(
@@ -859,3 +1088,60 @@ def test_since_option_sets_the_comparison_date(tmp_path: Path, fixture_duckdb: P
     assert json.loads((out / "manifest.json").read_text())[
         "changes_since"
     ] == cut.isoformat().replace("+00:00", "Z")
+
+
+def test_leaver_access_csv(built: Built) -> None:
+    """tables/leaver_access.csv: the contract's columns, every row of the mart; times in UTC,
+    days as numbers, text quoted where a spreadsheet would run it."""
+    import yaml
+
+    contract = yaml.safe_load(
+        (ROOT / "transform" / "models" / "marts" / "leaver_access.yml").read_text("utf-8")
+    )
+    header = [c["name"] for c in contract["models"][0]["columns"]]
+    with (built.out / "tables" / "leaver_access.csv").open(newline="", encoding="utf-8") as fh:
+        got = list(csv.reader(fh))
+    assert got[0] == header
+
+    def exported(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return utc(value).isoformat().replace("+00:00", "Z")
+        if isinstance(value, str):
+            return as_exported(value)
+        return str(value)
+
+    rows = leaver_rows(built.src) or []
+    assert sorted(got[1:]) == sorted([exported(r[c]) for c in header] for r in rows)
+    if built.src.name.startswith("fixture"):
+        assert any(c.startswith("'=") for row in got for c in row), "no formula was checked"
+
+
+def test_warehouse_from_before_the_leavers_mart(tmp_path: Path) -> None:
+    """A warehouse built before leaver_access existed still gives the pack: the section says
+    the mart is missing and how to get it, the CSV has its header only."""
+    path = fx.write_duckdb(tmp_path / "old.duckdb", skip={"evidence.leaver_access"})
+    out = tmp_path / "pack"
+    proc = run_cli("--duckdb", str(path), "--out", str(out), "--now", fx.NOW.isoformat())
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "index.html").read_text("utf-8")
+    assert 'data-testid="leavers-missing"' in html and "EVIDENCE_HR_ROSTER" in html
+    assert 'id="leaver-access"' not in html
+    rows = list(csv.reader(io.StringIO((out / "tables" / "leaver_access.csv").read_text())))
+    assert len(rows) == 1 and rows[0][0] == "email"
+
+
+def test_empty_leavers_mart_says_how_to_load_the_roster(tmp_path: Path) -> None:
+    import duckdb
+
+    path = fx.write_duckdb(tmp_path / "w.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("DELETE FROM evidence.leaver_access")
+    out = tmp_path / "pack"
+    proc = run_cli("--duckdb", str(path), "--out", str(out), "--now", fx.NOW.isoformat())
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "index.html").read_text("utf-8")
+    empty = html[html.index('data-testid="leavers-empty"') :]
+    assert "EVIDENCE_HR_ROSTER" in empty[: empty.index("</p>")]
+    assert 'data-testid="leavers-missing"' not in html and 'id="leaver-access"' not in html

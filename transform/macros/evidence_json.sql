@@ -53,3 +53,18 @@
         coalesce(cast({{ c }} as text), ''){% if not loop.last %} || '|' || {% endif %}
     {%- endfor -%}
 {%- endmacro %}
+
+{#- How many elements a JSON array holds (null for null or a non-array). -#}
+{% macro json_length(expr) -%}
+    {{ return(adapter.dispatch('json_length')(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_length(expr) -%}
+    (case when json_type({{ expr }}) = 'ARRAY' then json_array_length({{ expr }}) end)
+{%- endmacro %}
+
+{% macro postgres__json_length(expr) -%}
+    (case
+        when jsonb_typeof(to_jsonb({{ expr }})) = 'array' then jsonb_array_length(to_jsonb({{ expr }}))
+    end)
+{%- endmacro %}
