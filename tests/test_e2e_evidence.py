@@ -6,7 +6,9 @@ worked out from what the sandbox serves at step 0 and step 1, not from the model
 marts must show exactly those: access_changes lists nothing else, access as of the first run's
 time is the old state, removed objects show as removed (DuckDB: from the run manifest;
 PostgreSQL: ACTIVATE_VERSION soft deletes too), a gated or failed stream never turns its rows
-into removals, and no secret value reaches any table.
+into removals, and no secret value reaches any table. The access review goes along
+(tests/access_review_flow.py): an HR roster before run 1, a review recorded on run 1's pack,
+then leavers, revokes followed up, privacy requests kept and grants checked after run 2.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from taps_sandbox import world as w
 from taps_sandbox.base import SENTINEL, SandboxOptions
 from taps_sandbox.server import Sandbox
 from tests import pg_server
+from tests.access_review_flow import add_roster, check_access_review, record_review
 from tests.expected import fivetran_items
 from tests.test_e2e_meltano import meltano_installed, mt, postgres  # noqa: F401 (fixtures)
 
@@ -387,6 +390,7 @@ def test_world_step_changes_only_what_it_names() -> None:
         ("segment", "/users", "users"),
         ("segment", "/invites", "invites"),
         ("segment", "/credentials", "credentials"),
+        ("segment", "/regulations", "regulations"),
         ("segment", "/groups/user_groups-1-1/users", "users"),
         ("segment", "/sources", "sources"),
     ):
@@ -418,15 +422,18 @@ def test_world_step_changes_only_what_it_names() -> None:
 def test_evidence_duckdb(env: dict[str, str], tmp_path: Path) -> None:
     """DuckDB: two runs, the changes between them, as-of, gated and failed streams, secrets."""
     wh = Warehouse(duckdb_path=Path(env["TARGET_DUCKDB_PATH"]))
+    env, leavers = add_roster(env, tmp_path)
     run_job(env, SandboxOptions(), "control-planes-evidence")
     assert access_changes(wh) == set() and config_changes(wh) == set(), "first run is the baseline"
     assert removed_accounts(wh) == set()
     first = review(wh)
+    recorded = record_review(["--duckdb", env["TARGET_DUCKDB_PATH"]], tmp_path)
     between = datetime.now(UTC)
 
     step1 = SandboxOptions(world_step=1)
     run_job(env, step1, "control-planes-evidence")
     check_second_run(wh, first)
+    check_access_review(wh.rows, leavers, recorded)
     assert_no_secret(wh)
 
     # As of the first run's time, the old state shows (the removed users as they were).
@@ -475,7 +482,15 @@ def test_evidence_duckdb(env: dict[str, str], tmp_path: Path) -> None:
 def pg_env(env: dict[str, str], postgres: pg_server.PostgresServer) -> Iterator[dict[str, str]]:  # noqa: F811
     """env plus target-postgres and dbt-postgres pointed at the throw-away server, emptied."""
     with psycopg.connect(postgres.dsn, autocommit=True) as con:
-        for schema in ("segment", "fivetran", "evidence", "evidence_staging", "evidence_snapshots"):
+        for schema in (
+            "segment",
+            "fivetran",
+            "hr",
+            "evidence",
+            "evidence_staging",
+            "evidence_snapshots",
+            "evidence_reviews",
+        ):
             con.execute(f'drop schema if exists "{schema}" cascade')
     conn = {
         "HOST": postgres.host,
@@ -492,19 +507,37 @@ def pg_env(env: dict[str, str], postgres: pg_server.PostgresServer) -> Iterator[
 
 
 @pytest.mark.e2e
-def test_evidence_postgres(pg_env: dict[str, str], postgres: pg_server.PostgresServer) -> None:  # noqa: F811
+def test_evidence_postgres(
+    pg_env: dict[str, str],
+    postgres: pg_server.PostgresServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     """PostgreSQL: same changes; removals are ACTIVATE_VERSION soft deletes in the raw tables."""
     wh = Warehouse(dsn=postgres.dsn)
+    pg_env, leavers = add_roster(pg_env, tmp_path)
     run_job(pg_env, SandboxOptions(), "control-planes-evidence-postgres")
     assert access_changes(wh) == set()
     assert (
         wh.rows("select count(*) from segment.users where _sdc_deleted_at is not null")[0][0] == 0
     )
     first = review(wh)
+    pg_args = [
+        "--pg-host",
+        postgres.host,
+        "--pg-port",
+        str(postgres.port),
+        "--pg-user",
+        postgres.user,
+        "--pg-database",
+        postgres.database,
+    ]
+    # Trust auth ignores the password; the pack's options want one in their variable.
+    recorded = record_review(pg_args, tmp_path, {"EVIDENCE_PG_PASSWORD": "unused-trust-auth"})
 
     step1 = SandboxOptions(world_step=1)
     run_job(pg_env, step1, "control-planes-evidence-postgres")
     check_second_run(wh, first)
+    check_access_review(wh.rows, leavers, recorded)
     gone = removed_objects()
     deleted = {
         (table, key)

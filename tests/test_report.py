@@ -32,6 +32,7 @@ from taps_sandbox.base import SENTINEL, SandboxOptions
 from taps_sandbox.server import Sandbox
 from tests import evidence_fixture as fx
 from tests import pg_server
+from tests.access_review_flow import add_roster, record_review
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -156,7 +157,8 @@ def _meltano_tools() -> Any:
 
 @pytest.fixture(scope="module")
 def pipeline_duckdb(tmp_path_factory) -> Path:
-    """Real marts: two `control-planes-evidence` runs, the sandbox's world changed between."""
+    """Real marts: two `control-planes-evidence` runs, the sandbox's world changed between,
+    with an HR roster and an access review recorded on the first run's pack."""
     if REAL_DUCKDB:
         return Path(REAL_DUCKDB)
     mt = _meltano_tools()
@@ -177,6 +179,7 @@ def pipeline_duckdb(tmp_path_factory) -> Path:
         "DBT_TARGET_PATH": str(tmp / "dbt-target"),
         "DBT_LOG_PATH": str(tmp / "dbt-logs"),
     }
+    env, _ = add_roster(env, tmp)  # leavers
     try:
         for step in (0, 1):
             sb.set_world_step(step)
@@ -187,6 +190,8 @@ def pipeline_duckdb(tmp_path_factory) -> Path:
                 env=env,
                 timeout=PIPELINE_TIMEOUT_S,
             )
+            if step == 0:  # a review on the first run's pack, followed up by the second
+                record_review(["--duckdb", str(warehouse)], tmp)
     except mt.MeltanoError as err:
         pytest.fail(f"control-planes-evidence failed: {err}")
     finally:
