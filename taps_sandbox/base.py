@@ -23,6 +23,11 @@ SEGMENT_TOKEN_2 = f"{SENTINEL}-segment-token-ws2"
 FIVETRAN_API_KEY = f"{SENTINEL}-fivetran-key"
 FIVETRAN_API_SECRET = f"{SENTINEL}-fivetran-secret"
 
+# What ``SandboxOptions.fault_kinds`` may name: a status answered in the API's own style, a
+# dropped connection ("reset"), or a stall before the drop ("timeout"). The server refuses any
+# other kind when it is created.
+FAULT_KINDS = ("429", "500", "502", "503", "reset", "timeout")
+
 
 @dataclass(frozen=True)
 class SandboxOptions:
@@ -34,7 +39,7 @@ class SandboxOptions:
     latency_ms: float = 0.0  # added to every request
     rate_limit_per_second: float = 0.0  # 0 = off; above it each API answers 429 its own way
     fault_rate: float = 0.0  # share of requests answered with a fault from `fault_kinds`
-    fault_kinds: tuple[str, ...] = ("429", "500", "502", "503", "reset", "timeout")
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
     timeout_sleep_s: float = 3.0  # how long a "timeout" fault stalls before closing
     deleted_children: int = 0  # objects listed but answering 404 on detail / child endpoints
     # (path prefix relative to the API root, HTTP status): endpoints whose feature is off,

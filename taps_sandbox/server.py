@@ -18,11 +18,12 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from taps_sandbox.base import ApiBase, ApiResponse, SandboxOptions
+from taps_sandbox.base import FAULT_KINDS, ApiBase, ApiResponse, SandboxOptions
 from taps_sandbox.world import World
 
 HOST = "127.0.0.1"
@@ -75,6 +76,13 @@ def _load_api(name: str, options: SandboxOptions) -> ApiBase:
             raise
         return _NotImplementedApi(options, name)
     return getattr(module, class_names[name])(options)
+
+
+def _refuse_unknown(what: str, kinds: Iterable[str], known: tuple[str, ...]) -> None:
+    """ValueError naming the first kind not in ``known``, and the known ones."""
+    for kind in kinds:
+        if kind not in known:
+            raise ValueError(f"unknown {what} kind {kind!r}; known: {', '.join(map(repr, known))}")
 
 
 def _credential(authorization: str) -> str:
@@ -190,10 +198,9 @@ class Sandbox:
         self._fault_counter = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        _refuse_unknown("fault", self.options.fault_kinds, FAULT_KINDS)
+        _refuse_unknown("broken", [kind for _, kind in self.options.broken], BROKEN_KINDS)
         self._broken = [(re.compile(rx), kind) for rx, kind in self.options.broken]
-        for _, kind in self.options.broken:
-            if kind not in BROKEN_KINDS:
-                raise ValueError(f"unknown broken kind {kind!r}; known: {BROKEN_KINDS}")
         self._not_found = not_found_rules(self.options.not_found_for_every_parent)
         self.world = World(0)
         self.set_world_step(self.options.world_step)

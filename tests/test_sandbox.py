@@ -323,6 +323,17 @@ def test_echo_request_in_errors_leaks_headers(make_sandbox) -> None:
     assert "Authorization" in response.json()["request"]["headers"]
 
 
+def test_unknown_fault_kind_is_refused_at_creation() -> None:
+    """A misspelt fault kind must not quietly become a connection reset."""
+    with pytest.raises(ValueError, match=r"unknown fault kind '5O3'.*'429'.*'timeout'"):
+        Sandbox(SandboxOptions(fault_rate=1.0, fault_kinds=("503", "5O3")))
+
+
+def test_unknown_broken_kind_is_refused_at_creation() -> None:
+    with pytest.raises(ValueError, match=r"unknown broken kind 'invalid-json'.*'invalid_json'"):
+        Sandbox(SandboxOptions(broken=(("^/v1/groups$", "invalid-json"),)))
+
+
 def test_broken_kinds(make_sandbox) -> None:
     sandbox = make_sandbox(
         broken=(
