@@ -21,7 +21,7 @@ from taps_sandbox.base import (
     SENTINEL,
     SandboxOptions,
 )
-from taps_sandbox.fivetran_api import FivetranApi, load_spec
+from taps_sandbox.fivetran import FivetranApi, load_spec
 from taps_sandbox.server import Sandbox
 
 AUTH = (FIVETRAN_API_KEY, FIVETRAN_API_SECRET)
