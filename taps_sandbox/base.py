@@ -1,8 +1,10 @@
 """The contract between the sandbox HTTP server and each emulated API.
 
 The server (``taps_sandbox.server``) owns sockets, latency, the rate limit, fault injection, gating
-and the request log. Each API (``segment_api``, ``fivetran_api``) only turns one authenticated GET
-into a response, in that API's own envelope and error style.
+and the request log. Each API (``segment_api``, the ``fivetran`` package) only turns one
+authenticated GET into a response, in that API's own envelope and error style, and says how its
+list bodies are shaped (for the broken responses the server makes of them). The server finds an
+API as the class named ``API`` in the module ``taps_sandbox.<name>_api``.
 """
 
 from __future__ import annotations
@@ -115,6 +117,14 @@ class ApiBase:
 
     def rate_limited(self, wait_ms: int) -> ApiResponse:
         """A 429 in this API's style, telling the client to wait ``wait_ms``."""
+        raise NotImplementedError
+
+    def without_list(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A list response's ``data`` with its list left out (broken kind ``missing_list_key``)."""
+        raise NotImplementedError
+
+    def with_next_cursor(self, data: dict[str, Any], cursor: str) -> dict[str, Any]:
+        """A list response's ``data`` saying ``cursor`` is the next page's (``repeat_cursor``)."""
         raise NotImplementedError
 
     def list_key_paths(self) -> tuple[str, ...]:

@@ -2,4 +2,6 @@
 
 from taps_sandbox.fivetran import FivetranApi
 
-__all__ = ["FivetranApi"]
+API = FivetranApi  # what the server loads (server._load_api)
+
+__all__ = ["API", "FivetranApi"]

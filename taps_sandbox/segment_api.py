@@ -388,6 +388,15 @@ class SegmentApi(ApiBase):
             {"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"},
         )
 
+    def without_list(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` without its list (the first list value: ``sources``, ``users``, ...)."""
+        key = next((k for k, v in data.items() if isinstance(v, list)), None)
+        return {k: v for k, v in data.items() if k != key}
+
+    def with_next_cursor(self, data: dict[str, Any], cursor: str) -> dict[str, Any]:
+        """``data`` with ``pagination.next``."""
+        return dict(data, pagination=dict(data.get("pagination") or {}, next=cursor))
+
     def handle(
         self, path: str, query: dict[str, list[str]], headers: dict[str, str]
     ) -> ApiResponse:
@@ -941,3 +950,6 @@ class _TimeIndex:
 
     def __getitem__(self, i: int) -> dt.datetime:
         return self.ws.audit_time(i).replace(microsecond=0)
+
+
+API = SegmentApi  # what the server loads (server._load_api)

@@ -123,6 +123,14 @@ class FivetranCore(ApiBase):
         response.headers["Retry-After"] = str(seconds)
         return response
 
+    def without_list(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` without ``items``."""
+        return {k: v for k, v in data.items() if k != "items"}
+
+    def with_next_cursor(self, data: dict[str, Any], cursor: str) -> dict[str, Any]:
+        """``data`` with ``next_cursor``."""
+        return dict(data, next_cursor=cursor)
+
     def list_key_paths(self) -> tuple[str, ...]:
         """Where list items live."""
         return ("data.items",)
