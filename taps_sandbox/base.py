@@ -1,7 +1,7 @@
 """The contract between the sandbox HTTP server and each emulated API.
 
 The server (``taps_sandbox.server``) owns sockets, latency, the rate limit, fault injection, gating
-and the request log. Each API (``segment_api``, the ``fivetran`` package) only turns one
+and the request log. Each API (the ``segment`` and ``fivetran`` packages) only turns one
 authenticated GET into a response, in that API's own envelope and error style, and says how its
 list bodies are shaped (for the broken responses the server makes of them). The server finds an
 API as the class named ``API`` in the module ``taps_sandbox.<name>_api``.
