@@ -25,7 +25,7 @@ from taps_sandbox.fivetran import FivetranApi, load_spec
 from taps_sandbox.server import Sandbox
 
 AUTH = (FIVETRAN_API_KEY, FIVETRAN_API_SECRET)
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
