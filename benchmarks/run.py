@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import BIN, measure, tap_config  # noqa: E402
 from benchmarks.pipeline import pipeline  # noqa: E402
 from taps_sandbox.base import SandboxOptions  # noqa: E402
-from taps_sandbox.fivetran_api import SIZES as FIVETRAN_SIZES  # noqa: E402
-from taps_sandbox.segment_api import LARGE as SEGMENT_LARGE  # noqa: E402
+from taps_sandbox.fivetran import SIZES as FIVETRAN_SIZES  # noqa: E402
+from taps_sandbox.segment import LARGE as SEGMENT_LARGE  # noqa: E402
 from taps_sandbox.server import Sandbox  # noqa: E402
 
 LARGE_COUNTS = {"segment": SEGMENT_LARGE, "fivetran": FIVETRAN_SIZES["large"]}

@@ -1,8 +1,10 @@
 """The contract between the sandbox HTTP server and each emulated API.
 
 The server (``taps_sandbox.server``) owns sockets, latency, the rate limit, fault injection, gating
-and the request log. Each API (``segment_api``, ``fivetran_api``) only turns one authenticated GET
-into a response, in that API's own envelope and error style.
+and the request log. Each API (the ``segment`` and ``fivetran`` packages) only turns one
+authenticated GET into a response, in that API's own envelope and error style, and says how its
+list bodies are shaped (for the broken responses the server makes of them). The server finds an
+API as the class named ``API`` in the module ``taps_sandbox.<name>_api``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ SEGMENT_TOKEN_2 = f"{SENTINEL}-segment-token-ws2"
 FIVETRAN_API_KEY = f"{SENTINEL}-fivetran-key"
 FIVETRAN_API_SECRET = f"{SENTINEL}-fivetran-secret"
 
+# What ``SandboxOptions.fault_kinds`` may name: a status answered in the API's own style, a
+# dropped connection ("reset"), or a stall before the drop ("timeout"). The server refuses any
+# other kind when it is created.
+FAULT_KINDS = ("429", "500", "502", "503", "reset", "timeout")
+
 
 @dataclass(frozen=True)
 class SandboxOptions:
@@ -34,7 +41,7 @@ class SandboxOptions:
     latency_ms: float = 0.0  # added to every request
     rate_limit_per_second: float = 0.0  # 0 = off; above it each API answers 429 its own way
     fault_rate: float = 0.0  # share of requests answered with a fault from `fault_kinds`
-    fault_kinds: tuple[str, ...] = ("429", "500", "502", "503", "reset", "timeout")
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
     timeout_sleep_s: float = 3.0  # how long a "timeout" fault stalls before closing
     deleted_children: int = 0  # objects listed but answering 404 on detail / child endpoints
     # (path prefix relative to the API root, HTTP status): endpoints whose feature is off,
@@ -110,6 +117,14 @@ class ApiBase:
 
     def rate_limited(self, wait_ms: int) -> ApiResponse:
         """A 429 in this API's style, telling the client to wait ``wait_ms``."""
+        raise NotImplementedError
+
+    def without_list(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A list response's ``data`` with its list left out (broken kind ``missing_list_key``)."""
+        raise NotImplementedError
+
+    def with_next_cursor(self, data: dict[str, Any], cursor: str) -> dict[str, Any]:
+        """A list response's ``data`` saying ``cursor`` is the next page's (``repeat_cursor``)."""
         raise NotImplementedError
 
     def list_key_paths(self) -> tuple[str, ...]:

@@ -18,11 +18,12 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from taps_sandbox.base import ApiBase, ApiResponse, SandboxOptions
+from taps_sandbox.base import FAULT_KINDS, ApiBase, ApiResponse, SandboxOptions
 from taps_sandbox.world import World
 
 HOST = "127.0.0.1"
@@ -64,17 +65,33 @@ class _NotImplementedApi(ApiBase):
         """A neutral 429."""
         return ApiResponse(429, {"error": "TooManyRequests", "message": "slow down"})
 
+    def without_list(self, data: dict[str, Any]) -> dict[str, Any]:
+        """No lists are served: ``data`` as it is."""
+        return data
+
+    def with_next_cursor(self, data: dict[str, Any], cursor: str) -> dict[str, Any]:
+        """No lists are served: ``data`` as it is."""
+        return data
+
 
 def _load_api(name: str, options: SandboxOptions) -> ApiBase:
-    """Import ``taps_sandbox.<name>_api`` lazily: one missing emulator must not stop the other."""
-    class_names = {"segment": "SegmentApi", "fivetran": "FivetranApi"}
+    """The class ``API`` of ``taps_sandbox.<name>_api``, imported lazily: one missing emulator
+    must not stop the other."""
     try:
         module = importlib.import_module(f"taps_sandbox.{name}_api")
     except ModuleNotFoundError as exc:
         if exc.name != f"taps_sandbox.{name}_api":
             raise
         return _NotImplementedApi(options, name)
-    return getattr(module, class_names[name])(options)
+    api: ApiBase = module.API(options)
+    return api
+
+
+def _refuse_unknown(what: str, kinds: Iterable[str], known: tuple[str, ...]) -> None:
+    """ValueError naming the first kind not in ``known``, and the known ones."""
+    for kind in kinds:
+        if kind not in known:
+            raise ValueError(f"unknown {what} kind {kind!r}; known: {', '.join(map(repr, known))}")
 
 
 def _credential(authorization: str) -> str:
@@ -190,10 +207,9 @@ class Sandbox:
         self._fault_counter = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        _refuse_unknown("fault", self.options.fault_kinds, FAULT_KINDS)
+        _refuse_unknown("broken", [kind for _, kind in self.options.broken], BROKEN_KINDS)
         self._broken = [(re.compile(rx), kind) for rx, kind in self.options.broken]
-        for _, kind in self.options.broken:
-            if kind not in BROKEN_KINDS:
-                raise ValueError(f"unknown broken kind {kind!r}; known: {BROKEN_KINDS}")
         self._not_found = not_found_rules(self.options.not_found_for_every_parent)
         self.world = World(0)
         self.set_world_step(self.options.world_step)
@@ -246,15 +262,21 @@ class Sandbox:
         """Root URL, e.g. http://127.0.0.1:PORT."""
         return f"http://{HOST}:{self.port}"
 
+    def api_url(self, name: str) -> str:
+        """Base URL of the emulated API ``name`` (one of ``API_NAMES``)."""
+        if name not in self.apis:
+            raise KeyError(f"no API {name!r}; the sandbox serves {', '.join(self.apis)}")
+        return f"{self.url}/{name}"
+
     @property
     def segment_url(self) -> str:
-        """Base URL of the Segment emulator."""
-        return self.url + "/segment"
+        """Base URL of the Segment emulator (shorthand for tests and the demo)."""
+        return self.api_url("segment")
 
     @property
     def fivetran_url(self) -> str:
-        """Base URL of the Fivetran emulator."""
-        return self.url + "/fivetran"
+        """Base URL of the Fivetran emulator (shorthand for tests and the demo)."""
+        return self.api_url("fivetran")
 
     # --- request log ---------------------------------------------------------------------------
 
@@ -433,22 +455,10 @@ class Sandbox:
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             return response
-        data = dict(data)
         if kind == "missing_list_key":
-            if api.name == "fivetran":
-                data.pop("items", None)
-            else:
-                key = next((k for k, v in data.items() if isinstance(v, list)), None)
-                if key is not None:
-                    data.pop(key)
+            data = api.without_list(data)
         elif kind == "repeat_cursor":
-            cursor = sent_cursor or REPEAT_CURSOR
-            if api.name == "fivetran":
-                data["next_cursor"] = cursor
-            else:
-                pagination = dict(data.get("pagination") or {})
-                pagination["next"] = cursor
-                data["pagination"] = pagination
+            data = api.with_next_cursor(data, sent_cursor or REPEAT_CURSOR)
         elif kind == "scalar_in_map":
             # A map of objects (Fivetran schema config's ``schemas``) whose first value is a
             # string, as an independent mock of the spec served it.
@@ -456,7 +466,7 @@ class Sandbox:
             if key is not None:
                 inner = dict(data[key])
                 inner[next(iter(inner))] = "not an object"
-                data[key] = inner
+                data = dict(data, **{key: inner})
         return ApiResponse(response.status, dict(body, data=data), dict(response.headers))
 
     # --- control endpoints ---------------------------------------------------------------------

@@ -172,7 +172,7 @@ class World:
         if self.step < 1:
             return fn
         # Imported here: the server loads each API module lazily (one may be missing).
-        from taps_sandbox.fivetran_api import ApiError  # noqa: PLC0415
+        from taps_sandbox.fivetran import ApiError  # noqa: PLC0415
 
         users = api.expected_ids("users")
         removed_user = users[FIVETRAN_REMOVED_USER]
@@ -271,7 +271,7 @@ class World:
         """The user's membership of the group with its role moved to the next destination
         role, in the membership list and its detail alike: access changed on a resource that
         stays, with nobody added or removed."""
-        from taps_sandbox.fivetran_api import GROUP_ROLES  # noqa: PLC0415 (loaded lazily)
+        from taps_sandbox.fivetran import GROUP_ROLES  # noqa: PLC0415 (loaded lazily)
 
         gid = api.expected_ids("groups")[FIVETRAN_MEMBERSHIP_GROUP]
 

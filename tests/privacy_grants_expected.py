@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from taps_sandbox import segment_api as seg
+from taps_sandbox import segment as seg
 from taps_sandbox import world as w
 from taps_sandbox.base import SEGMENT_TOKEN, SandboxOptions
 from taps_sandbox.server import Sandbox

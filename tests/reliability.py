@@ -84,7 +84,7 @@ ROWS = (
         "waits measured against the backoff, 5xx exhaustion with path and status, timeouts and "
         "resets, a `Retry-After` beyond `max_retry_wait_seconds` fails fast, 403 not retried, "
         "bodies msgspec cannot hold",
-        "tests/test_http_client.py",
+        "tests/sandbox/test_http_client.py",
     ),
     Row(
         "bad configuration (missing/empty credentials, unknown region, `page_size` out of "

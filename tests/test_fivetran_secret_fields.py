@@ -15,7 +15,7 @@ from typing import Any
 from tap_fivetran.secret_fields import PASSWORD_FIELDS
 from taps_common.redaction import REDACTED
 from taps_sandbox.base import SENTINEL
-from taps_sandbox.fivetran_api import CONNECTION_SERVICES, DESTINATION_SERVICES
+from taps_sandbox.fivetran import CONNECTION_SERVICES, DESTINATION_SERVICES
 from tests.conftest import fivetran_config
 from tests.expected import fivetran_items
 from tests.tap_runner import discover, run_tap, select

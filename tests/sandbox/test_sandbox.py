@@ -21,11 +21,11 @@ from taps_sandbox.base import (
     SENTINEL,
     SandboxOptions,
 )
-from taps_sandbox.fivetran_api import FivetranApi, load_spec
+from taps_sandbox.fivetran import FivetranApi, load_spec
 from taps_sandbox.server import Sandbox
 
 AUTH = (FIVETRAN_API_KEY, FIVETRAN_API_SECRET)
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -321,6 +321,17 @@ def test_echo_request_in_errors_leaks_headers(make_sandbox) -> None:
     response = requests.get(sandbox.fivetran_url + "/v1/groups", auth=AUTH, timeout=5)
     assert response.status_code == 503
     assert "Authorization" in response.json()["request"]["headers"]
+
+
+def test_unknown_fault_kind_is_refused_at_creation() -> None:
+    """A misspelt fault kind must not quietly become a connection reset."""
+    with pytest.raises(ValueError, match=r"unknown fault kind '5O3'.*'429'.*'timeout'"):
+        Sandbox(SandboxOptions(fault_rate=1.0, fault_kinds=("503", "5O3")))
+
+
+def test_unknown_broken_kind_is_refused_at_creation() -> None:
+    with pytest.raises(ValueError, match=r"unknown broken kind 'invalid-json'.*'invalid_json'"):
+        Sandbox(SandboxOptions(broken=(("^/v1/groups$", "invalid-json"),)))
 
 
 def test_broken_kinds(make_sandbox) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from taps_sandbox import segment_api as seg
+from taps_sandbox import segment as seg
 from taps_sandbox import world as w
 from taps_sandbox.base import SEGMENT_TOKEN_2, SandboxOptions
-from taps_sandbox.segment_api import SegmentApi
+from taps_sandbox.segment import SegmentApi
 from tests import privacy_grants_expected as expected
 
 STATUSES = {"FAILED", "FINISHED", "INITIALIZED", "INVALID", "NOT_SUPPORTED", "PARTIAL_SUCCESS"}
