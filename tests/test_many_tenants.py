@@ -31,6 +31,8 @@ from taps_sandbox.base import (
     SENTINEL,
     SandboxOptions,
 )
+from taps_sandbox.fivetran_api import FivetranApi
+from taps_sandbox.segment_api import SegmentApi
 from taps_sandbox.server import Sandbox
 from tests import pg_server
 from tests.expected import fivetran_items
@@ -155,6 +157,12 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
+def apis(sb: Sandbox) -> tuple[SegmentApi, FivetranApi]:
+    seg, ft = sb.apis["segment"], sb.apis["fivetran"]
+    assert isinstance(seg, SegmentApi) and isinstance(ft, FivetranApi)
+    return seg, ft
+
+
 def rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(dsn, autocommit=True) as con:
         return [tuple(r) for r in con.execute(sql).fetchall()]
@@ -166,7 +174,7 @@ def rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
 def served_accounts(sb: Sandbox) -> dict[tuple[str, str], set[str]]:
     """(system, tenant_id) -> the accounts the sandbox serves each tenant's credentials: users
     and (Segment) pending invites, by email."""
-    seg, ft = sb.apis["segment"], sb.apis["fivetran"]
+    seg, ft = apis(sb)
     out: dict[tuple[str, str], set[str]] = {}
     for index, token in ((1, SEGMENT_TOKEN), (2, SEGMENT_TOKEN_2)):
         users = seg.get("/users", token=token, **{"pagination.count": "1000"})["data"]["users"]
@@ -241,6 +249,8 @@ def test_three_tenants_at_once(env: dict[str, str], sandbox: Sandbox) -> None:
     round_env = env | tenant_env(sandbox)
     timings: dict[str, float] = {}
 
+    # As the example says: first-load (one tenant after the other) creates the system database
+    # and the shared Segment tables; only then do the tenants run at once.
     started = time.monotonic()
     run(round_env, "run", "first-load")
     timings["first-load"] = time.monotonic() - started
@@ -250,7 +260,7 @@ def test_three_tenants_at_once(env: dict[str, str], sandbox: Sandbox) -> None:
     # Each run has its own state ID, holding only its own tenant's bookmarks.
     expected_ids = {f"{ENV}:{tap}-to-{LOADER}" for tap in TENANT_JOBS.values()}
     assert state_ids(env) == expected_ids
-    seg = sandbox.apis["segment"]
+    seg, ft = apis(sandbox)
     ws1, ws2 = seg.workspace_id(1), seg.workspace_id(2)
     for tap in TENANT_JOBS.values():
         text = json.dumps(state_of(env, f"{ENV}:{tap}-to-{LOADER}"))
@@ -282,7 +292,6 @@ def test_three_tenants_at_once(env: dict[str, str], sandbox: Sandbox) -> None:
     run(env, "run", "evidence")
     timings["evidence 2"] = time.monotonic() - started
 
-    ft = sandbox.apis["fivetran"]
     account = ft.account_info()["account_id"]
     removed = {
         ("segment", ws1): {f"users-1-{w.SEGMENT_REMOVED_USER}"},
