@@ -18,13 +18,32 @@ not acted yet is not dormant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from evidence_pack.data import Evidence
+from typing import Any, Protocol
 
 AUDIT_STREAM = "audit_events"
+
+
+class RunHistory(Protocol):
+    """What the finding reads of the evidence (``data.Evidence`` is one): the runs, each
+    tenant's latest run, and the access review. A protocol, so this module does not import
+    the loader that calls it."""
+
+    @property
+    def runs(self) -> Sequence[Any]:
+        """Every run of every tap (``streams_for``, ``tenant_ids``, ``started_at``)."""
+        ...
+
+    @property
+    def tenant_runs(self) -> Sequence[Any]:
+        """Each tenant's latest run (``complete``, ``streams``, ``tap``)."""
+        ...
+
+    @property
+    def access_review(self) -> Sequence[dict[str, Any]]:
+        """The access review rows."""
+        ...
 
 
 def _is_segment(tap: str) -> bool:
@@ -37,7 +56,7 @@ def _read_audit(streams: list[Any]) -> bool:
     return any(s.stream == AUDIT_STREAM and s.status == "complete" for s in streams)
 
 
-def audit_trail_since(ev: Evidence) -> dict[str, datetime]:
+def audit_trail_since(ev: RunHistory) -> dict[str, datetime]:
     """Per Segment workspace: since when its audit trail on record has no gap, where known."""
     since: dict[str, datetime] = {}
     for tr in ev.tenant_runs:
@@ -56,7 +75,7 @@ def audit_trail_since(ev: Evidence) -> dict[str, datetime]:
     return since
 
 
-def no_recent_login(ev: Evidence, cut: datetime) -> list[dict[str, Any]]:
+def no_recent_login(ev: RunHistory, cut: datetime) -> list[dict[str, Any]]:
     """Active accounts with no login, or (no login time known) no audit event, since `cut`."""
     trail = audit_trail_since(ev)
     found = []

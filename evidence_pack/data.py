@@ -1,6 +1,6 @@
 """What the pack shows, read from the warehouse and put in plain Python values.
 
-Only the columns the marts document are read (issue 14's `evidence.*` and the taps' `sync_runs`
+Only the columns the marts document are read (the `evidence.*` marts and the taps' `sync_runs`
 manifest), so the report works the same on DuckDB (arrays land as JSON text through
 target-duckdb) and on PostgreSQL (jsonb). Every time is held as an aware UTC datetime.
 """

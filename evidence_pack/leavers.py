@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from evidence_pack.data import Evidence
-from evidence_pack.page import Cell, badge, count, table
+from evidence_pack.tables import Cell, badge, count, table
 
 OUTCOMES = ("still_active", "removed_late", "removed_in_time")  # the order rows are shown in
 LEAVER_COLUMNS = [

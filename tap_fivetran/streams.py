@@ -28,7 +28,7 @@ class AccountsStream(FivetranStream):
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
         """The account info fetched when the credentials were checked."""
-        yield dict(self.cp_tap.account_info())
+        yield dict(self.fivetran.account_info())
 
 
 class GroupsStream(_List):
@@ -219,7 +219,7 @@ class ConnectionSyncHistoryStream(_List):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Consecutive windows from the bookmark (or start_date) to now."""
-        start = self.starting_timestamp(context) or self.cp_tap.settings.history_start()
+        start = self.starting_timestamp(context) or self.fivetran.settings.history_start()
         now = dt.datetime.now(dt.UTC)
         while start < now:
             end = min(start + SYNC_HISTORY_WINDOW, now)

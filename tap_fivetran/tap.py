@@ -10,11 +10,9 @@ from typing import Any
 from requests.auth import HTTPBasicAuth
 from singer_sdk import typing as th
 
-from tap_fivetran import streams
-from tap_fivetran.api import retry_after_seconds
+from tap_fivetran import api, streams
 from tap_fivetran.endpoints import FIVETRAN_ENDPOINTS
 from tap_fivetran.settings import FivetranSettings
-from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import Answer, ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
 from taps_common.settings import (
@@ -26,10 +24,6 @@ from taps_common.settings import (
 from taps_common.tap_base import ControlPlaneTap
 
 DEFAULT_API_URL = "https://api.fivetran.com"
-REJECTED = (
-    "Fivetran rejected the API key pair (401). Check settings api_key and api_secret "
-    "(under Meltano: TAP_FIVETRAN_API_KEY, TAP_FIVETRAN_API_SECRET)"
-)
 
 
 class TapFivetran(ControlPlaneTap):
@@ -123,7 +117,7 @@ class TapFivetran(ControlPlaneTap):
 
     def retry_wait(self, answer: Answer) -> float | None:
         """``Retry-After``."""
-        return retry_after_seconds(answer)
+        return api.retry_after_seconds(answer)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -139,20 +133,10 @@ class TapFivetran(ControlPlaneTap):
             if cached is not None:
                 return cached
             try:
-                body, response = self.client.get_json("/v1/account/info", stream="accounts")
+                body, response = self.client.get_json(api.ACCOUNT_PATH, stream="accounts")
             except HttpStatusError as err:
-                if err.status == 401:
-                    raise CredentialsRejectedError(REJECTED) from None
-                raise ApiResponseError(
-                    "Fivetran refused the account check", path=err.path, status=err.status
-                ) from None
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, dict):
-                raise ApiResponseError(
-                    "Fivetran answered without the expected 'data' object",
-                    path="/v1/account/info",
-                    status=response.status_code,
-                )
+                raise api.key_error(err) from None
+            data = api.account_of(body, response.status_code)
             self._account = data
             self.client.tenant = str(data.get("account_id") or "")
             self.stats.assign_request("accounts", self.client.tenant)

@@ -41,7 +41,7 @@ class WorkspacesStream(SegmentStream):
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict]:
         """The workspace resolved when the token was checked."""
-        workspace = self.cp_tap.workspace_record((context or {})["workspaceId"])
+        workspace = self.segment.workspace_record((context or {})["workspaceId"])
         yield self.with_context_keys(dict(workspace), context)
 
 
@@ -301,7 +301,7 @@ class AuditEventsStream(SegmentStream):
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Windows from bookmark - lookback (or start_date) to now."""
         bookmark = self.starting_timestamp(context)
-        settings = self.cp_tap.settings
+        settings = self.segment.settings
         lookback = dt.timedelta(minutes=settings.audit_lookback_minutes)
         start = bookmark - lookback if bookmark else settings.history_start()
         window = dt.timedelta(hours=settings.audit_window_hours)
@@ -325,7 +325,7 @@ class AuditEventsStream(SegmentStream):
 
     def chunk_planner(self, todo: list[dict[str, Any]], width: int) -> ChunkPlanner:
         """Windows sized from the density of the chunk before (at most the configured length)."""
-        longest = dt.timedelta(hours=self.cp_tap.settings.audit_window_hours)
+        longest = dt.timedelta(hours=self.segment.settings.audit_window_hours)
         return DensityWindows(todo, width, longest, self.FILL * self.page_limit, self.SHORTEST)
 
     def split_plan(self, plan: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -385,7 +385,7 @@ class _UsageStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """First day of every month from the bookmark's month (or start_date) to now."""
-        start = self.starting_timestamp(context) or self.cp_tap.settings.history_start()
+        start = self.starting_timestamp(context) or self.segment.settings.history_start()
         month = dt.date(start.year, start.month, 1)
         today = dt.datetime.now(dt.UTC).date()
         while month <= today:
@@ -507,7 +507,7 @@ class EventsVolumeStream(SegmentStream):
 
     def request_plans(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """DAY granularity windows from the bookmark day (or start_date) to now."""
-        start = self.starting_timestamp(context) or self.cp_tap.settings.history_start()
+        start = self.starting_timestamp(context) or self.segment.settings.history_start()
         start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         now = dt.datetime.now(dt.UTC)
         while start < now:

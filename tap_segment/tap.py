@@ -11,11 +11,9 @@ from typing import Any
 from singer_sdk import typing as th
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
-from tap_segment import streams
-from tap_segment.api import segment_retry_wait
+from tap_segment import api, streams
 from tap_segment.endpoints import SEGMENT_ENDPOINTS
 from tap_segment.settings import SegmentSettings
-from taps_common.errors import ApiResponseError, CredentialsRejectedError
 from taps_common.http_client import Answer, ApiHttpClient, HttpStatusError
 from taps_common.limiter import RateLimiter
 from taps_common.settings import (
@@ -191,7 +189,7 @@ class TapSegment(ControlPlaneTap):
 
     def retry_wait(self, answer: Answer) -> float | None:
         """``msBeforeNext`` in the body, else ``X-RateLimit-Reset``."""
-        return segment_retry_wait(answer)
+        return api.segment_retry_wait(answer)
 
     def _limiter_for(self, base_url: str) -> RateLimiter:
         limiters = self.__dict__.setdefault("_limiters", {})
@@ -221,30 +219,9 @@ class TapSegment(ControlPlaneTap):
         try:
             body, response = client.get_json("/", stream="workspaces")
         except HttpStatusError as err:
-            if err.status in (401, 403, 404):
-                where = (
-                    f"'region' ({conn.region})" if conn.region else f"'api_url' ({conn.base_url})"
-                )
-                hint = (
-                    f". Check the token, and that {where} is the workspace's region: a token "
-                    "works only in its own region (setting 'region': us or eu)"
-                )
-                raise CredentialsRejectedError(
-                    f"Segment rejected the token in setting '{conn.label}' (HTTP {err.status})"
-                    f"{hint}"
-                ) from None
-            raise ApiResponseError(
-                "Segment refused the workspace check", path="/", status=err.status
-            ) from None
-        data = body.get("data") if isinstance(body, dict) else None
-        workspace = data.get("workspace") if isinstance(data, dict) else None
-        if not isinstance(workspace, dict) or not workspace.get("id"):
-            raise ApiResponseError(
-                "Segment answered without the expected 'data.workspace' object",
-                path="/",
-                status=response.status_code,
-            )
-        return workspace
+            where = f"'region' ({conn.region})" if conn.region else f"'api_url' ({conn.base_url})"
+            raise api.token_error(err, conn.label, where) from None
+        return api.workspace_of(body, response.status_code)
 
     def workspace_ids(self) -> list[str]:
         """Ids of every configured workspace, in configuration order."""

@@ -5,22 +5,25 @@ children, run in the pool ahead of the SDK (the scheduler pipelines batches).
 their bookmarks (state is not thread-safe). The work it returns runs on a coordinator thread,
 whose requests run in the pool. ``finish_batch`` runs on the SDK's thread again: it counts
 answers and skips and leaves each child's records with the scheduler, where the child finds them.
+
+Streams are read through ``stream_protocol.BatchedStream`` and ``ChildStream``; the worker pool,
+the run's stats and where children's results are held are passed in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from taps_common.errors import ChildNotFoundError
-from taps_common.fanout import unwrap
-
-if TYPE_CHECKING:
-    from taps_common.streams import ApiStream
+from taps_common.fanout import FanoutPool, unwrap
+from taps_common.run_stats import RunStats
+from taps_common.stream_protocol import BatchedStream, ChildStream
 
 Record = dict[str, Any]
-Job = tuple["ApiStream[Any]", dict[str, Any]]
+Job = tuple[ChildStream, dict[str, Any]]
+Hold = Callable[[str, Mapping[str, Any] | None, Any], None]  # Scheduler.hold
 
 
 @dataclass
@@ -33,12 +36,16 @@ class BatchResult:
 
 
 def start_batch(
-    stream: ApiStream[Any], batch: list[Record], context: Mapping[str, Any] | None
+    stream: BatchedStream,
+    batch: list[Record],
+    context: Mapping[str, Any] | None,
+    *,
+    pool: FanoutPool,
 ) -> Callable[[], BatchResult]:
-    """Plan one batch on the SDK's thread; return the work to run off it."""
+    """Plan one batch on the SDK's thread; return the work to run off it, in ``pool``."""
     children = stream.children_to_prefetch(context)
     jobs_of: list[list[Job]] = [[] for _ in batch]
-    if children and stream.scheduler.max_concurrency > 1:
+    if children and pool.max_concurrency > 1:
         for index, record in enumerate(batch):
             for child_ctx in stream.generate_child_contexts(record, dict(context or {})):
                 if child_ctx is None:
@@ -48,28 +55,31 @@ def start_batch(
                     jobs_of[index].append((child, dict(child_ctx)))
 
     def work() -> BatchResult:
-        result = _merge_details(stream, batch, context)
+        result = _merge_details(stream, batch, context, pool)
         jobs = [job for index in result.kept for job in jobs_of[index]]
-        fetched = stream.scheduler.pool.map_ordered(lambda job: job[0].fetch_all(job[1]), jobs)
+        fetched = pool.map_ordered(lambda job: job[0].fetch_all(job[1]), jobs)
         return BatchResult(result.records, result.skipped, list(zip(jobs, fetched, strict=True)))
 
     return work
 
 
 def finish_batch(
-    stream: ApiStream[Any], result: BatchResult, context: Mapping[str, Any] | None
+    stream: BatchedStream,
+    result: BatchResult,
+    context: Mapping[str, Any] | None,
+    *,
+    stats: RunStats,
+    hold: Hold,
 ) -> list[Record]:
-    """Back on the SDK's thread: count the detail GETs' answers and skips (see
-    ``ApiStream.settle``), leave children's records with the scheduler."""
+    """Back on the SDK's thread: count the detail GETs' answers and skips in ``stats`` (see
+    ``ApiStream.settle``), ``hold`` children's records (with the scheduler) for the child."""
     if stream.detail_path:
         tenant = stream.tenant(context)
-        stream.cp_tap.stats.count_parent(
-            stream.name, tenant, not_found=False, n=len(result.records)
-        )
+        stats.count_parent(stream.name, tenant, not_found=False, n=len(result.records))
         for exc in result.skipped:
             stream.note_child_skip(exc, tenant)
     for (child, ctx), fetched in result.children:
-        stream.scheduler.hold(child.name, ctx, fetched)
+        hold(child.name, ctx, fetched)
     return result.records
 
 
@@ -81,12 +91,15 @@ class _Merged:
 
 
 def _merge_details(
-    stream: ApiStream[Any], batch: list[Record], context: Mapping[str, Any] | None
+    stream: BatchedStream,
+    batch: list[Record],
+    context: Mapping[str, Any] | None,
+    pool: FanoutPool,
 ) -> _Merged:
     """Each record merged with its detail GET, concurrently; a vanished one (404) skipped."""
     if not stream.detail_path:
         return _Merged(batch, list(range(len(batch))), [])
-    merged = stream.scheduler.pool.map_ordered(lambda rec: stream.merge_detail(rec, context), batch)
+    merged = pool.map_ordered(lambda rec: stream.merge_detail(rec, context), batch)
     out = _Merged([], [], [])
     for index, result in enumerate(merged):
         try:

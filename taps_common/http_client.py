@@ -233,7 +233,7 @@ class ApiHttpClient:
             if isinstance(outcome, requests.Response):
                 return self._parse(outcome, path), outcome
             wait = self._wait_before_retry(url, path, outcome, attempt, waited)
-            self.stats.add("retries", stream or path)
+            self.stats.count_retry(stream or path)
             self.logger.warning(
                 "Retrying GET %s after %s (attempt %d of %d) in %.1f s",
                 path,

@@ -15,17 +15,15 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from singer_sdk import Stream
+from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
-from taps_common.run_stats import COMPLETE
-
-if TYPE_CHECKING:
-    from taps_common.tap_base import ControlPlaneTap
+from taps_common.run_stats import RunStats, StreamOutcome
 
 MANIFEST_STREAM = "sync_runs"
 
@@ -91,8 +89,29 @@ def fingerprint(shape: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class RunReport:
+    """What the tap tells the manifest about its run, once every other stream ran.
+
+    ``api_hosts``: each tenant's API base URL; ``paths``: each selected stream's path
+    templates (``paths_read``); ``settings``: the data-shaping settings, fingerprinted here.
+    """
+
+    run_id: str
+    tap: str
+    tap_version: str
+    started_at: str
+    selected_streams: list[str]
+    tenant_ids: list[str]
+    api_base_urls: Mapping[str, str]
+    paths: Mapping[str, list[str]]
+    settings: Mapping[str, Any]
+    stats: RunStats
+
+
 class SyncRunsStream(Stream):
-    """The run manifest (both taps): built from the run's stats once every other stream ran."""
+    """The run manifest (both taps): built from the run report the tap hands over once every
+    other stream ran (``report`` is called then, on the SDK's thread)."""
 
     name = MANIFEST_STREAM
     primary_keys = ("run_id",)
@@ -100,57 +119,63 @@ class SyncRunsStream(Stream):
     is_sorted = True
     schema = SCHEMA
 
-    def __init__(self, tap: ControlPlaneTap) -> None:
+    def __init__(self, tap: Tap, *, stats: RunStats, report: Callable[[], RunReport]) -> None:
         super().__init__(tap=tap)
-        self.cp_tap = tap
+        self._stats = stats
+        self._report = report
 
     def post_process(
         self, row: dict[str, Any], context: Mapping[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Counted like any record, so the summary's total is what the target receives."""
-        self.cp_tap.stats.count_record(self.name, "")
+        self._stats.count_record(self.name, "")
         return row
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """One record: the outcome of every selected stream for every tenant."""
-        tap = self.cp_tap
-        tap.activate_completed_streams()  # deletions are announced before the manifest
-        selected = tap.selected_data_streams()
-        tenants = tap.tenant_ids()
-        stats = tap.stats
-        hosts = {tenant: api_host(tap.api_base_url(tenant)) for tenant in tenants}
-        outcomes = []
-        for name in selected:
-            paths = paths_read(tap.streams[name])
-            for tenant in tenants:
-                ending = stats.ending(name, tenant)
-                keys = stats.key_digests.digest(name, tenant)
-                outcomes.append(
-                    {
-                        "stream": name,
-                        "tenant_id": tenant,
-                        "status": ending.status if ending else COMPLETE,
-                        "records": stats.tenant_records[name, tenant],
-                        "requests": stats.tenant_requests[name, tenant],
-                        "reason": ending.reason if ending else None,
-                        "distinct_keys": keys.distinct_keys,
-                        "key_digest": keys.key_digest,
-                        "api_host": hosts[tenant],
-                        "paths": paths,
-                    }
-                )
-        yield {
-            "run_id": tap.run_id,
-            "tap": tap.name,
-            "tap_version": tap.plugin_version,
-            "started_at": tap.run_started_at,
-            "finished_at": utc_now(),
-            "status": COMPLETE if all(o["status"] == COMPLETE for o in outcomes) else "failed",
-            "tenant_ids": tenants,
-            "settings_fingerprint": fingerprint(tap.data_shaping_settings()),
-            "selected_streams": selected,
-            "streams": outcomes,
-        }
+        yield manifest_record(self._report())
+
+
+def manifest_record(report: RunReport) -> dict[str, Any]:
+    """The ``sync_runs`` record of one run."""
+    stats = report.stats
+    tenants = report.tenant_ids
+    hosts = {tenant: api_host(report.api_base_urls[tenant]) for tenant in tenants}
+    outcomes = []
+    for name in report.selected_streams:
+        paths = report.paths[name]
+        for tenant in tenants:
+            ending = stats.ending(name, tenant)
+            keys = stats.key_digests.digest(name, tenant)
+            status = ending.status if ending else StreamOutcome.COMPLETE
+            outcomes.append(
+                {
+                    "stream": name,
+                    "tenant_id": tenant,
+                    "status": status.value,
+                    "records": stats.tenant_records[name, tenant],
+                    "requests": stats.tenant_requests[name, tenant],
+                    "reason": ending.reason if ending else None,
+                    "distinct_keys": keys.distinct_keys,
+                    "key_digest": keys.key_digest,
+                    "api_host": hosts[tenant],
+                    "paths": paths,
+                }
+            )
+    complete = all(o["status"] == StreamOutcome.COMPLETE for o in outcomes)
+    run_status = StreamOutcome.COMPLETE if complete else StreamOutcome.FAILED
+    return {
+        "run_id": report.run_id,
+        "tap": report.tap,
+        "tap_version": report.tap_version,
+        "started_at": report.started_at,
+        "finished_at": utc_now(),
+        "status": run_status.value,
+        "tenant_ids": tenants,
+        "settings_fingerprint": fingerprint(report.settings),
+        "selected_streams": report.selected_streams,
+        "streams": outcomes,
+    }
 
 
 def api_host(base_url: str) -> str:

@@ -4,12 +4,15 @@ plan's pages with a cursor guard, windows fetched several at a time and emitted 
 Runs on whichever thread asks (the SDK's, a read-ahead thread, a pool worker); it reads no
 state. Whatever ends the stream for a tenant is recorded the moment it is seen, so other
 threads send no new request for that stream and tenant.
+
+It reads the stream through ``stream_protocol.PagedStream``; the run's stats (to see an
+ending) and, for plans fetched at once, the worker pool are passed in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from taps_common.errors import (
     FATAL_ERRORS,
@@ -17,11 +20,9 @@ from taps_common.errors import (
     NotEntitledError,
     StreamEndedError,
 )
-from taps_common.fanout import unwrap
-from taps_common.run_stats import FAILED, SKIPPED
-
-if TYPE_CHECKING:
-    from taps_common.streams import ApiStream
+from taps_common.fanout import FanoutPool, unwrap
+from taps_common.run_stats import RunStats, StreamOutcome
+from taps_common.stream_protocol import PagedStream
 
 MAX_PAGES = 1_000_000  # a hard stop for any single walk, far above any real account
 PARALLEL_PLANS = 16  # windows (plans) of one stream fetched at once (at most max_concurrency)
@@ -56,23 +57,26 @@ class ChunkPlanner:
 
 
 def walk(
-    stream: ApiStream[Any],
+    stream: PagedStream,
     context: Mapping[str, Any] | None,
     plans: list[Plan] | None = None,
     *,
-    parallel_plans: bool = False,
+    stats: RunStats,
+    pool: FanoutPool | None = None,
 ) -> Iterator[Page]:
     """Records page by page for every request plan of one context, edges deduplicated.
 
-    With ``parallel_plans`` (never from inside a pool worker), plans emitted whole (windows,
-    months) are fetched a chunk at a time and still yielded in order.
+    ``stats``: where an ending of the stream is seen. With a ``pool`` (never from inside one
+    of its workers: they would wait on each other), plans emitted whole (windows, months) are
+    fetched a chunk at a time in the pool and still yielded in order.
     """
     path = stream.url_path(context)
     todo = list(stream.request_plans(context)) if plans is None else plans
-    if parallel_plans and stream.buffer_per_plan:
-        pages = _plans_in_parallel(stream, path, todo, context)
+    walker = _Walker(stream, path, context, stats)
+    if pool is not None and stream.buffer_per_plan:
+        pages = walker.in_parallel(todo, pool)
     else:
-        pages = _plans_in_sequence(stream, path, todo, context)
+        pages = walker.in_sequence(todo)
     fields = stream.edge_key_fields
     if not fields:
         yield from pages
@@ -86,116 +90,112 @@ def walk(
             yield fresh
 
 
-def _plans_in_sequence(
-    stream: ApiStream[Any], path: str, todo: Iterable[Plan], context: Mapping[str, Any] | None
-) -> Iterator[Page]:
-    for plan in todo:
-        for page in walk_plan(stream, path, plan, context):
-            if isinstance(page, PlanSplit):
-                yield from _plans_in_sequence(stream, path, page.plans, context)
-            else:
-                yield page
+class _Walker:
+    """One context's walk: the stream, its path and context, and the stats it checks."""
 
+    def __init__(
+        self, stream: PagedStream, path: str, context: Mapping[str, Any] | None, stats: RunStats
+    ) -> None:
+        self.stream = stream
+        self.path = path
+        self.context = context
+        self.stats = stats
 
-def _plans_in_parallel(
-    stream: ApiStream[Any], path: str, todo: list[Plan], context: Mapping[str, Any] | None
-) -> Iterator[Page]:
-    # A few windows at a time: enough to hide latency, little enough that memory stays flat
-    # however many events a window holds.
-    width = min(stream.scheduler.max_concurrency, PARALLEL_PLANS)
-    planner = stream.chunk_planner(todo, width)
-    held = 0
-    while chunk := planner.next_chunk(held):
+    def in_sequence(self, todo: Iterable[Plan]) -> Iterator[Page]:
+        """Plan after plan; a split plan's halves in its place."""
+        for plan in todo:
+            for page in self.plan(plan):
+                if isinstance(page, PlanSplit):
+                    yield from self.in_sequence(page.plans)
+                else:
+                    yield page
+
+    def in_parallel(self, todo: list[Plan], pool: FanoutPool) -> Iterator[Page]:
+        """A chunk of plans at a time in ``pool``, pages in plan order."""
+        # A few windows at a time: enough to hide latency, little enough that memory stays
+        # flat however many events a window holds.
+        width = min(pool.max_concurrency, PARALLEL_PLANS)
+        planner = self.stream.chunk_planner(todo, width)
         held = 0
-        for page in _fetch_together(stream, path, chunk, context):
-            held += len(page)
-            yield page
-
-
-def _fetch_together(
-    stream: ApiStream[Any], path: str, plans: list[Plan], context: Mapping[str, Any] | None
-) -> Iterator[Page]:
-    """Plans fetched at once, pages yielded in plan order; a split plan's halves likewise."""
-    fetched = stream.scheduler.pool.map_ordered(
-        lambda plan: list(walk_plan(stream, path, plan, context)), plans
-    )
-    for result in fetched:
-        for page in unwrap(result):
-            if isinstance(page, PlanSplit):
-                yield from _fetch_together(stream, path, page.plans, context)
-            else:
+        while chunk := planner.next_chunk(held):
+            held = 0
+            for page in self._together(chunk, pool):
+                held += len(page)
                 yield page
 
+    def _together(self, plans: list[Plan], pool: FanoutPool) -> Iterator[Page]:
+        """Plans fetched at once, pages yielded in plan order; a split plan's halves likewise."""
+        fetched = pool.map_ordered(lambda plan: list(self.plan(plan)), plans)
+        for result in fetched:
+            for page in unwrap(result):
+                if isinstance(page, PlanSplit):
+                    yield from self._together(page.plans, pool)
+                else:
+                    yield page
 
-def walk_plan(
-    stream: ApiStream[Any], path: str, plan: Mapping[str, Any], context: Mapping[str, Any] | None
-) -> Iterator[Page | PlanSplit]:
-    """Every page of one plan; an ending is recorded at once (see the module doc)."""
-    tenant = stream.tenant(context)
-    try:
-        yield from _pages_of_plan(stream, path, plan, context, tenant)
-    except NotEntitledError as exc:
-        stream.end_for(tenant, SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
-        raise
-    except FATAL_ERRORS:
-        raise
-    except ApiResponseError as exc:
-        stream.end_for(tenant, FAILED, str(exc))
-        raise
-
-
-def _pages_of_plan(
-    stream: ApiStream[Any],
-    path: str,
-    plan: Mapping[str, Any],
-    context: Mapping[str, Any] | None,
-    tenant: str,
-) -> Iterator[Page | PlanSplit]:
-    """Follow the cursor, refusing a repeated one; buffered streams yield the plan whole."""
-    buffered: Page = []
-    cursor: str | None = None
-    seen: set[str] = set()
-    stats = stream.cp_tap.stats
-    paged = stream.paginated and stream.records_key
-    for _ in range(MAX_PAGES):
-        if stats.ending(stream.name, tenant):
-            raise StreamEndedError(stream.name)
-        params = dict(plan)
-        if paged:
-            params.update(stream.page_params(cursor))
-        body, status = stream.fetch(path, params, context)
-        if stream.records_key:
-            items, next_cursor = stream.extract_page(body, path, status)
-        else:
-            items, next_cursor = [stream.extract_object(body, path, status)], None
-        if not cursor and next_cursor and (halves := stream.split_plan(plan)):
-            # More than a page in this plan: its halves are walked instead (by the caller,
-            # so this page is not held meanwhile).
-            yield PlanSplit(halves)
-            return
-        page = [
-            stream.with_context_keys(rec, context)
-            for item in items
-            for rec in stream.make_records(item, context, plan)
-        ]
-        if stream.buffer_per_plan:
-            buffered.extend(page)
-        elif page:
-            yield page
-        if not paged or not next_cursor:
-            break
-        if next_cursor in seen or next_cursor == cursor:
-            raise ApiResponseError(
-                "The API returned a pagination cursor it had already returned; "
-                "stopping instead of looping",
-                path=path,
-                status=status,
+    def plan(self, plan: Mapping[str, Any]) -> Iterator[Page | PlanSplit]:
+        """Every page of one plan; an ending is recorded at once (see the module doc)."""
+        stream = self.stream
+        tenant = stream.tenant(self.context)
+        try:
+            yield from self._pages(plan, tenant)
+        except NotEntitledError as exc:
+            stream.end_for(
+                tenant, StreamOutcome.SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}"
             )
-        seen.add(next_cursor)
-        cursor = next_cursor
-    else:  # pragma: no cover - needs a million pages
-        raise ApiResponseError(f"More than {MAX_PAGES} pages", path=path)
-    if stream.buffer_per_plan:
-        done = stream.on_plan_finished(buffered, plan)
-        if done:
-            yield done
+            raise
+        except FATAL_ERRORS:
+            raise
+        except ApiResponseError as exc:
+            stream.end_for(tenant, StreamOutcome.FAILED, str(exc))
+            raise
+
+    def _pages(self, plan: Mapping[str, Any], tenant: str) -> Iterator[Page | PlanSplit]:
+        """Follow the cursor, refusing a repeated one; buffered streams yield the plan whole."""
+        stream, path, context = self.stream, self.path, self.context
+        buffered: Page = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        paged = stream.paginated and stream.records_key
+        for _ in range(MAX_PAGES):
+            if self.stats.ending(stream.name, tenant):
+                raise StreamEndedError(stream.name)
+            params = dict(plan)
+            if paged:
+                params.update(stream.page_params(cursor))
+            body, status = stream.fetch(path, params, context)
+            if stream.records_key:
+                items, next_cursor = stream.extract_page(body, path, status)
+            else:
+                items, next_cursor = [stream.extract_object(body, path, status)], None
+            if not cursor and next_cursor and (halves := stream.split_plan(plan)):
+                # More than a page in this plan: its halves are walked instead (by the
+                # caller, so this page is not held meanwhile).
+                yield PlanSplit(halves)
+                return
+            page = [
+                stream.with_context_keys(rec, context)
+                for item in items
+                for rec in stream.make_records(item, context, plan)
+            ]
+            if stream.buffer_per_plan:
+                buffered.extend(page)
+            elif page:
+                yield page
+            if not paged or not next_cursor:
+                break
+            if next_cursor in seen or next_cursor == cursor:
+                raise ApiResponseError(
+                    "The API returned a pagination cursor it had already returned; "
+                    "stopping instead of looping",
+                    path=path,
+                    status=status,
+                )
+            seen.add(next_cursor)
+            cursor = next_cursor
+        else:  # pragma: no cover - needs a million pages
+            raise ApiResponseError(f"More than {MAX_PAGES} pages", path=path)
+        if stream.buffer_per_plan:
+            done = stream.on_plan_finished(buffered, plan)
+            if done:
+                yield done

@@ -7,19 +7,25 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from enum import StrEnum
 
 from taps_common.key_digest import KeyDigests
 
-COMPLETE = "complete"
-FAILED = "failed"
-SKIPPED = "skipped"
+
+class StreamOutcome(StrEnum):
+    """How a stream ended for one tenant. The values are what the manifest, the logs and the
+    warehouse read (a StrEnum is its value wherever it is written)."""
+
+    COMPLETE = "complete"  # read what exists
+    FAILED = "failed"  # broke: the run exits non-zero
+    SKIPPED = "skipped"  # gated (plan, role, feature off): nothing to read there
 
 
 @dataclass(frozen=True)
 class Ending:
     """Why a stream stopped early for one tenant: ``skipped`` (gated) or ``failed``."""
 
-    status: str
+    status: StreamOutcome
     reason: str
 
 
@@ -39,13 +45,18 @@ class RunStats:
         # Primary-key digests per stream and tenant, for the manifest (key_digest.py).
         self.key_digests = KeyDigests()
 
-    def add(self, counter: str, key: str, n: int = 1) -> None:
-        """Increment ``counter[key]`` by ``n``."""
+    def count_retry(self, stream: str) -> None:
+        """One request retried (whichever thread sent it)."""
         with self._lock:
-            getattr(self, counter)[key] += n
+            self.retries[stream] += 1
+
+    def count_warning(self, what: str, n: int = 1) -> None:
+        """``n`` more of a warning the summary counts instead of logging each."""
+        with self._lock:
+            self.warnings[what] += n
 
     def count_request(self, stream: str, tenant: str) -> None:
-        """One request sent (worker threads)."""
+        """One request sent (whichever thread sent it: pool worker, read-ahead, SDK's)."""
         with self._lock:
             self.requests[stream] += 1
             self.tenant_requests[stream, tenant] += 1
@@ -62,7 +73,7 @@ class RunStats:
         self.records[stream] += 1
         self.tenant_records[stream, tenant] += 1
 
-    def end(self, stream: str, tenant: str, status: str, reason: str) -> bool:
+    def end(self, stream: str, tenant: str, status: StreamOutcome, reason: str) -> bool:
         """Mark ``stream`` ended for ``tenant``; False when it had ended already (first wins)."""
         with self._lock:
             if (stream, tenant) in self.endings:
@@ -74,7 +85,7 @@ class RunStats:
         """How ``stream`` ended for ``tenant``, or None while it runs or once it completed."""
         return self.endings.get((stream, tenant))
 
-    def with_status(self, status: str) -> dict[tuple[str, str], str]:
+    def with_status(self, status: StreamOutcome) -> dict[tuple[str, str], str]:
         """(stream, tenant) -> reason for every ending of one status."""
         with self._lock:
             return {k: e.reason for k, e in sorted(self.endings.items()) if e.status == status}
@@ -83,14 +94,14 @@ class RunStats:
     def skipped(self) -> dict[str, str]:
         """Stream -> reason of its first skip (any tenant)."""
         out: dict[str, str] = {}
-        for (stream, _), reason in self.with_status(SKIPPED).items():
+        for (stream, _), reason in self.with_status(StreamOutcome.SKIPPED).items():
             out.setdefault(stream, reason)
         return out
 
     @property
     def failed(self) -> dict[tuple[str, str], str]:
         """(stream, tenant) -> reason of every failure."""
-        return self.with_status(FAILED)
+        return self.with_status(StreamOutcome.FAILED)
 
     def count_parent(self, stream: str, tenant: str, *, not_found: bool, n: int = 1) -> None:
         """``n`` parents read for ``stream`` (its child request, or its detail GET),

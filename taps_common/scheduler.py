@@ -9,22 +9,65 @@ while the SDK, one stream and one context after another, writes what they fetche
 - Results wait here, keyed by stream and context, until the SDK asks that stream for that
   context; streams never reach into each other.
 
-Threads: ``start_batch``/``pipelined``/``warm``/``take*`` run on the SDK's (main) thread, which
-alone reads state; coordinators run batches; pool workers send requests.
+Threads: ``pipelined``/``start_next_streams``/``warm``/``take*`` run on the SDK's (main) thread,
+which alone reads state; coordinators run batches; pool workers send requests.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from taps_common.fanout import FanoutPool, context_key
+from taps_common.run_stats import RunStats
 
 T = TypeVar("T")
 BATCHES_AHEAD = 1  # batches fetched while one is written: two batches held at most
+WARM_AHEAD = 4  # top-level streams whose first pages are fetched before the SDK reaches them
+
+
+class WarmableStream(Protocol):
+    """A stream as the warm-ahead policy reads it (``streams.ApiStream`` is one)."""
+
+    @property
+    def name(self) -> str:
+        """The stream's name."""
+        ...
+
+    @property
+    def partitions(self) -> list[dict[Any, Any]] | None:
+        """Its contexts, in the order the SDK syncs them (None: one, empty)."""
+        ...
+
+    @property
+    def is_child(self) -> bool:
+        """Whether it syncs inside a parent's loop (then it is never started ahead)."""
+        ...
+
+    @property
+    def selected(self) -> bool:
+        """Whether the catalog selects it."""
+        ...
+
+    @property
+    def fetch_ahead(self) -> bool:
+        """False when there is nothing to start early."""
+        ...
+
+    def tenant(self, context: Mapping[str, Any] | None) -> str:
+        """The workspace or account a context reads."""
+        ...
+
+    def remember_start(self, context: Mapping[str, Any]) -> None:
+        """Read the context's bookmark now, on the SDK's thread."""
+        ...
+
+    def start_pages(self, context: Mapping[str, Any] | None) -> Iterator[Any]:
+        """The context's pages, fetched from now on a thread of their own."""
+        ...
 
 
 class Scheduler:
@@ -88,6 +131,40 @@ class Scheduler:
         """Whether any context of ``stream`` was started ahead."""
         with self._lock:
             return any(name == stream for name, _ in self._warm)
+
+    def start_next_streams(
+        self,
+        done: WarmableStream,
+        context: Mapping[str, Any] | None,
+        streams: Sequence[WarmableStream],
+        stats: RunStats,
+    ) -> None:
+        """The warm-ahead policy. ``done`` (a top-level stream) has every page of
+        ``context``: if that was its last context, start the first pages of the next
+        ``WARM_AHEAD`` selected top-level streams of ``streams`` (the SDK's order) now, while
+        the SDK writes this one's last records. Small streams then cost one latency together
+        instead of one each. A stream that ``stats`` says ended for that tenant, that was
+        started already or that has nothing to fetch ahead is passed over.
+
+        SDK thread: the bookmarks of the streams started are read here.
+        """
+        partitions: list[dict[Any, Any]] = done.partitions or [{}]
+        if dict(partitions[-1]) != dict(context or {}):
+            return
+        names = [s.name for s in streams]
+        upcoming = [
+            s for s in streams[names.index(done.name) + 1 :] if not s.is_child and s.selected
+        ]
+        for candidate in upcoming[:WARM_AHEAD]:
+            if not candidate.fetch_ahead:
+                continue
+            first = candidate.partitions[0] if candidate.partitions else None
+            if self.is_warm(candidate.name) or stats.ending(
+                candidate.name, candidate.tenant(first)
+            ):
+                continue
+            candidate.remember_start(first or {})
+            self.warm(candidate.name, first, candidate.start_pages(first))
 
     # ----- parent batches, pipelined -------------------------------------------------------
     def pipelined(

@@ -3,9 +3,11 @@
 A stream is a declaration: the knobs at the top of ``ApiStream``, one line each. The work lives
 in small modules, each saying which thread it runs on: ``paging`` (plans, pages, windows),
 ``read_ahead`` (pages fetched while the SDK writes), ``batches`` (detail merges and children
-fetched for a batch of parents), ``scheduler`` (the run-wide pipeline and request slots),
-``record_shaping`` (context keys, unknown fields, redaction), ``sdk_overrides`` (the two
-private SDK hooks this project overrides).
+fetched for a batch of parents), ``scheduler`` (the run-wide pipeline, request slots and
+which streams start early), ``record_shaping`` (context keys, unknown fields, redaction),
+``sdk_overrides`` (the two private SDK hooks this project overrides). ``paging`` and
+``batches`` read a stream through the protocols of ``stream_protocol`` and never import this
+module: dependencies run one way, tap -> streams -> core.
 
 Failure isolation: whatever ends a stream (a gated endpoint, retries exhausted, a 4xx the
 contract does not name, a broken body) ends it for one tenant (workspace or account) only, with
@@ -35,7 +37,7 @@ from taps_common.fanout import context_key, unwrap
 from taps_common.http_client import ApiHttpClient, HttpStatusError
 from taps_common.read_ahead import ReadAhead
 from taps_common.run_metrics import MetricsPerRun
-from taps_common.run_stats import FAILED, SKIPPED
+from taps_common.run_stats import StreamOutcome
 from taps_common.sdk_overrides import ActivateVersionWhenWhole
 
 if TYPE_CHECKING:
@@ -131,11 +133,17 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
     # ----- hooks streams may override ------------------------------------------------------
     def request_plans(self, context: Context) -> Iterable[dict[str, Any]]:
         """Extra query parameters, one walk per entry (e.g. one per resource type or month).
-        Runs on the SDK's thread: it may read the bookmark."""
+
+        Runs where the context's walk starts: for a top-level stream on the SDK's thread
+        (``start_pages``); for a child stream on a pool worker when its parent's batch fetches
+        it ahead, else on the SDK's thread. Read the bookmark through ``starting_timestamp``
+        (read for a fetched-ahead context by ``remember_start`` on the SDK's thread), never
+        from the state: the state is not thread-safe."""
         return ({},)
 
     def make_records(self, item: Any, context: Context, plan: Mapping[str, Any]) -> list[Record]:
-        """Turn one API item into records (most streams: the item itself plus parent keys)."""
+        """Turn one API item into records (most streams: the item itself plus parent keys).
+        Runs on whichever thread walks the pages (``paging``): no state, no shared writes."""
         if not isinstance(item, dict):
             raise ApiResponseError(
                 f"Expected an object in the '{self.records_key}' list, got {type(item).__name__}",
@@ -144,16 +152,18 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         return [item]
 
     def on_plan_finished(self, records: list[Record], plan: Mapping[str, Any]) -> list[Record]:
-        """Called with every record of one plan when the stream buffers per plan."""
+        """Called with every record of one plan when the stream buffers per plan (on the
+        thread that walked the plan: a pool worker when plans are fetched at once)."""
         return records
 
     def chunk_planner(self, todo: list[dict[str, Any]], width: int) -> paging.ChunkPlanner:
         """Which plans are fetched together; a stream may size its next plans from what the
-        last chunk held."""
+        last chunk held. Runs on the context's read-ahead thread; the planner too."""
         return paging.ChunkPlanner(todo, width)
 
     def split_plan(self, plan: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-        """Smaller plans covering ``plan`` when its first page says there is more than a page.
+        """Smaller plans covering ``plan`` when its first page says there is more than a page
+        (on the thread that walks the plan).
 
         Only buffered streams benefit: they hold a whole plan, so splitting keeps what they
         hold near one page however dense the data is. None keeps paginating.
@@ -238,7 +248,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         self, context: Context, plans: list[dict[str, Any]] | None = None
     ) -> Iterator[list[Record]]:
         """Every page of every plan of one context (see ``paging.walk``)."""
-        return paging.walk(self, context, plans)
+        return paging.walk(self, context, plans, stats=self.cp_tap.stats)
 
     def fetch_all(self, context: Context) -> list[Record]:
         """Every record of one context (fan-out workers)."""
@@ -281,19 +291,21 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         except StreamEndedError:
             pass
         except NotEntitledError as exc:
-            self.end_for(tenant, SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}")
+            self.end_for(
+                tenant, StreamOutcome.SKIPPED, f"HTTP {exc.status} on {exc.path}: {exc.reason}"
+            )
         except ChildNotFoundError as exc:
             if self.is_child:
                 self.note_child_skip(exc, tenant)
             else:  # the list itself is not there: nothing was read, so nothing is complete
-                self.end_for(tenant, SKIPPED, f"endpoint not available: {exc}")
+                self.end_for(tenant, StreamOutcome.SKIPPED, f"endpoint not available: {exc}")
         except FATAL_ERRORS:
             raise
         except ApiResponseError as exc:
-            self.end_for(tenant, FAILED, str(exc))
+            self.end_for(tenant, StreamOutcome.FAILED, str(exc))
         except Exception as exc:  # a bug or a shape no check foresaw: still only this stream
             message = self.client_for(context).scrub(str(exc))[:300]
-            self.end_for(tenant, FAILED, f"{type(exc).__name__}: {message}")
+            self.end_for(tenant, StreamOutcome.FAILED, f"{type(exc).__name__}: {message}")
         else:
             if self.is_child and self.requests_per_context:
                 self.cp_tap.stats.count_parent(self.name, tenant, not_found=False)
@@ -318,10 +330,13 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
                 return
             # Children of a bounded number of parents are held at once, whatever the page
             # size; the next batch is fetched while the SDK writes this one.
-            yield from self.scheduler.pipelined(
+            scheduler, stats = self.scheduler, self.cp_tap.stats
+            yield from scheduler.pipelined(
                 self._batches(pages, context),
-                lambda batch: start_batch(self, batch, context),
-                lambda result: finish_batch(self, result, context),
+                lambda batch: start_batch(self, batch, context, pool=scheduler.pool),
+                lambda result: finish_batch(
+                    self, result, context, stats=stats, hold=scheduler.hold
+                ),
             )
         finally:
             if isinstance(pages, ReadAhead):
@@ -344,7 +359,8 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         whole chunk of windows, so the next chunk is fetched while this one is written."""
         plans = list(self.request_plans(context))
         depth = paging.PARALLEL_PLANS if self.buffer_per_plan else 2
-        return ReadAhead(lambda: paging.walk(self, context, plans, parallel_plans=True), depth)
+        stats, pool = self.cp_tap.stats, self.scheduler.pool
+        return ReadAhead(lambda: paging.walk(self, context, plans, stats=stats, pool=pool), depth)
 
     def _batches(self, pages: Iterable[list[Record]], context: Context) -> Iterator[list[Record]]:
         batch = self._parents_per_prefetch()
@@ -352,8 +368,10 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
             for start in range(0, len(page), batch):
                 yield page[start : start + batch]
         if self.parent_stream_type is None:
-            # Every page is in: while the SDK writes the last batches, the next stream starts.
-            self.cp_tap.start_next_stream(self, context)
+            # Every page is in: while the SDK writes the last batches, the next streams start
+            # (the scheduler's warm-ahead policy).
+            streams = [s for s in self.cp_tap.streams.values() if isinstance(s, ApiStream)]
+            self.scheduler.start_next_streams(self, context, streams, self.cp_tap.stats)
 
     def _parents_per_prefetch(self) -> int:
         selected = [
@@ -414,7 +432,9 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         return {k: context[k] for k in keys if k in context}
 
     def starting_timestamp(self, context: Context) -> Any:
-        """The bookmark (or start_date) of this context, as read before fan-out."""
+        """The bookmark (or start_date) of this context: the value ``remember_start`` read on
+        the SDK's thread, so any thread may ask; else (a context not fetched ahead, walked on
+        the SDK's thread) read from the state now."""
         key = _key(context)
         if key in self._starts:
             return self._starts.pop(key)
@@ -436,7 +456,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         )
 
     # ----- endings: gated (skipped) or failed, per tenant (any thread) ----------------------
-    def end_for(self, tenant: str, status: str, reason: str) -> None:
+    def end_for(self, tenant: str, status: StreamOutcome, reason: str) -> None:
         """End this stream and the streams below it for one tenant, with one log line.
 
         Thread-safe and idempotent: the first ending wins, later calls change nothing.
@@ -444,7 +464,7 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         if not self.cp_tap.stats.end(self.name, tenant, status, reason):
             return
         where = self.tenant_label(tenant)
-        if status == SKIPPED:
+        if status == StreamOutcome.SKIPPED:
             self.logger.warning(
                 "Stream '%s' skipped%s: %s. No records for it there; the run goes on.",
                 self.name,
@@ -507,11 +527,11 @@ class ApiStream(MetricsPerRun, ActivateVersionWhenWhole, Generic[TapT]):
         with self._warn_lock:
             skips = self._skips_to_log.pop(tenant, [])
         if parents and not_found == parents:
-            self.end_for(tenant, SKIPPED, self.unavailable_reason(parents))
+            self.end_for(tenant, StreamOutcome.SKIPPED, self.unavailable_reason(parents))
         ending = stats.ending(self.name, tenant)
-        if not not_found or (ending is not None and ending.status == SKIPPED):
+        if not not_found or (ending is not None and ending.status == StreamOutcome.SKIPPED):
             return
-        stats.add("warnings", f"{self.name}: 404 skipped", not_found)
+        stats.count_warning(f"{self.name}: 404 skipped", not_found)
         for exc in skips:
             self.logger.warning(
                 "Stream '%s'%s: %s answered HTTP %s%s; the object was probably deleted after "

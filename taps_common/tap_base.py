@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
 from functools import cached_property
 from typing import IO, Any
 
@@ -17,17 +16,22 @@ from singer_sdk.tap_base import CliTestOptionValue
 
 from taps_common.errors import ApiResponseError
 from taps_common.http_client import Answer, RetryPolicy
-from taps_common.manifest import MANIFEST_STREAM, SyncRunsStream, new_run_id, utc_now
+from taps_common.manifest import (
+    MANIFEST_STREAM,
+    RunReport,
+    SyncRunsStream,
+    new_run_id,
+    paths_read,
+    utc_now,
+)
 from taps_common.message_writer import BatchedMsgSpecWriter
 from taps_common.run_metrics import MetricsPerRun
-from taps_common.run_stats import RunStats
+from taps_common.run_stats import RunStats, StreamOutcome
 from taps_common.scheduler import Scheduler
 from taps_common.sdk_overrides import SettingsCheckedInOneLine
 from taps_common.settings import CommonSettings
-from taps_common.streams import ApiStream
 
 DIST_NAME = "control-plane-taps"
-WARM_AHEAD = 4  # top-level streams whose first pages are fetched before the SDK reaches them
 
 
 class ControlPlaneTap(SettingsCheckedInOneLine):
@@ -52,31 +56,6 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
     def scheduler(self) -> Scheduler:
         """The run's scheduler: request slots, worker pool, results waiting for the SDK."""
         return Scheduler(self.settings.max_concurrency)
-
-    def start_next_stream(self, stream: ApiStream[Any], context: Mapping[str, Any] | None) -> None:
-        """``stream`` has every page of ``context``: if that was its last context, start the
-        first pages of the next ``WARM_AHEAD`` top-level streams now, while the SDK writes
-        this one's last records (SDK thread: their bookmarks are read here). Small streams
-        then cost one latency together instead of one each."""
-        partitions: list[dict[str, Any]] = stream.partitions or [{}]
-        if dict(partitions[-1]) != dict(context or {}):
-            return
-        names = [s.name for s in self.streams.values()]
-        upcoming = [
-            s
-            for s in list(self.streams.values())[names.index(stream.name) + 1 :]
-            if not s.parent_stream_type and s.selected
-        ]
-        for candidate in upcoming[:WARM_AHEAD]:
-            if not isinstance(candidate, ApiStream) or not candidate.fetch_ahead:
-                continue
-            first = candidate.partitions[0] if candidate.partitions else None
-            if self.scheduler.is_warm(candidate.name) or self.stats.ending(
-                candidate.name, candidate.tenant(first)
-            ):
-                continue
-            candidate.remember_start(first or {})
-            self.scheduler.warm(candidate.name, first, candidate.start_pages(first))
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -125,7 +104,27 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
 
     def with_manifest(self, streams: list[Stream]) -> list[Stream]:
         """The API streams followed by ``sync_runs`` (last, so it sees every outcome)."""
-        return [*streams, SyncRunsStream(self)]
+        return [*streams, SyncRunsStream(self, stats=self.stats, report=self.run_report)]
+
+    def run_report(self) -> RunReport:
+        """What the manifest reports, once every other stream ran: ACTIVATE_VERSION for the
+        whole streams first (deletions are announced before the manifest), then the selected
+        streams, the tenants and where each was read, the settings, the stats."""
+        self.activate_completed_streams()
+        selected = self.selected_data_streams()
+        tenants = self.tenant_ids()
+        return RunReport(
+            run_id=self.run_id,
+            tap=self.name,
+            tap_version=self.plugin_version,
+            started_at=self.run_started_at,
+            selected_streams=selected,
+            tenant_ids=tenants,
+            api_base_urls={tenant: self.api_base_url(tenant) for tenant in tenants},
+            paths={name: paths_read(self.streams[name]) for name in selected},
+            settings=self.data_shaping_settings(),
+            stats=self.stats,
+        )
 
     def manifest_last(self) -> None:
         """The SDK syncs streams in the order of ``streams`` (by name): the manifest goes last,
@@ -288,7 +287,7 @@ class ControlPlaneTap(SettingsCheckedInOneLine):
                 s.requests.get(name, 0),
                 s.retries.get(name, 0),
             )
-        for (name, tenant), reason in s.with_status("skipped").items():
+        for (name, tenant), reason in s.with_status(StreamOutcome.SKIPPED).items():
             self.logger.info("summary: skipped stream %s%s: %s", name, _for(tenant), reason)
         for (name, tenant), reason in s.failed.items():
             self.logger.error("summary: FAILED stream %s%s: %s", name, _for(tenant), reason)

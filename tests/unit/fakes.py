@@ -201,7 +201,7 @@ class FakeStream:
     def walk(
         self, context: Mapping[str, Any] | None, plans: list[dict[str, Any]] | None = None
     ) -> Iterator[list[dict[str, Any]]]:
-        return paging.walk(self, context, plans)
+        return paging.walk(self, context, plans, stats=self.cp_tap.stats)
 
     def fetch_all(self, context: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         return [rec for page in self.walk(context) for rec in page]

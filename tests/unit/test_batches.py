@@ -14,7 +14,7 @@ import pytest
 from taps_common.batches import finish_batch, start_batch
 from taps_common.errors import ApiResponseError, ChildNotFoundError, StreamEndedError
 from taps_common.fanout import unwrap
-from taps_common.run_stats import FAILED, RunStats
+from taps_common.run_stats import RunStats, StreamOutcome
 from taps_common.scheduler import Scheduler
 from tests.unit.fakes import FakeApi, FakeStream, run_bounded
 
@@ -64,15 +64,25 @@ def make(
     return parent, child, api
 
 
+def ready(parent: FakeStream, batch: list[dict]) -> list[dict]:
+    """One batch started, its work run off the SDK's thread, and finished."""
+    work = start_batch(parent, batch, None, pool=parent.scheduler.pool)
+    return finish_batch(
+        parent, run_bounded(work), None, stats=parent.cp_tap.stats, hold=parent.scheduler.hold
+    )
+
+
 def test_details_merged_children_held_per_parent_and_failures_kept_apart():
     parent, child, api = make(4)
     batch = [{"id": i} for i in range(6)]
-    work = start_batch(parent, batch, None)
+    work = start_batch(parent, batch, None, pool=parent.scheduler.pool)
     # Planned on the SDK's thread: each child's bookmark is read there, before any request.
     assert child.started == [({"parent_id": i}, MAIN) for i in range(6)]
     assert api.requests == []
     result = run_bounded(work)  # the work runs off the SDK's thread, as on a coordinator
-    records = finish_batch(parent, result, None)
+    records = finish_batch(
+        parent, result, None, stats=parent.cp_tap.stats, hold=parent.scheduler.hold
+    )
 
     assert records == [{"id": i, "detail": f"d{i}"} for i in range(6) if i != DELETED]
     assert [exc.path for exc in parent.skips] == [f"/things/{DELETED}"]
@@ -102,7 +112,7 @@ def test_a_child_stream_ending_is_held_for_the_parent_that_saw_it():
     # reports, is held for the parent whose request saw it and for no other.
     parent, _, api = make(4, detail=False, broken=ApiResponseError)
     batch = [{"id": 0}, {"id": BROKEN}, {"id": 1}, {"id": 3}]
-    records = finish_batch(parent, run_bounded(start_batch(parent, batch, None)), None)
+    records = ready(parent, batch)
     assert records == batch
     sched = api.scheduler
     with pytest.raises(ApiResponseError, match=f"/things/{BROKEN}/children"):
@@ -113,14 +123,14 @@ def test_a_child_stream_ending_is_held_for_the_parent_that_saw_it():
         with contextlib.suppress(StreamEndedError):
             assert unwrap(held) == [{**rec, "parent_id": i} for rec in children_of(i)]
     ending = parent.cp_tap.stats.ending("child", "")
-    assert ending is not None and ending.status == FAILED
+    assert ending is not None and ending.status == StreamOutcome.FAILED
     sched.shutdown()
 
 
 def test_without_a_detail_path_records_pass_through_uncounted():
     parent, _, api = make(4, detail=False)
     batch = [{"id": 0}, {"id": 1}]
-    records = finish_batch(parent, run_bounded(start_batch(parent, batch, None)), None)
+    records = ready(parent, batch)
     assert records == batch
     assert parent.cp_tap.stats.parents_answered("things", "") == (0, 0)
     assert not any(path == "/things/0" for path, _ in api.requests)
@@ -131,9 +141,11 @@ def test_at_max_concurrency_one_children_are_left_to_fetch_themselves():
     # Nothing is fetched ahead: each child requests its own pages when the SDK reaches it,
     # in the order a plain SDK run would.
     parent, child, api = make(1)
-    result = start_batch(parent, [{"id": 0}, {"id": 1}], None)()
+    result = start_batch(parent, [{"id": 0}, {"id": 1}], None, pool=parent.scheduler.pool)()
     assert result.children == [] and child.started == []
-    assert finish_batch(parent, result, None) == [
+    assert finish_batch(
+        parent, result, None, stats=parent.cp_tap.stats, hold=parent.scheduler.hold
+    ) == [
         {"id": 0, "detail": "d0"},
         {"id": 1, "detail": "d1"},
     ]

@@ -61,14 +61,20 @@ def sync(max_concurrency: int) -> tuple[list[tuple[str, dict[str, Any]]], FakeAp
             context = {"tenant": tenant}
             plans = parent.request_plans(context)
             pages = ReadAhead(
-                lambda c=context, p=plans: paging.walk(parent, c, p, parallel_plans=True),
+                lambda c=context, p=plans: paging.walk(
+                    parent, c, p, stats=parent.cp_tap.stats, pool=parent.scheduler.pool
+                ),
                 depth=paging.PARALLEL_PLANS,
             )
             try:
                 records = sched.pipelined(
                     batches_of(pages),
-                    lambda batch, c=context: start_batch(parent, batch, c),
-                    lambda result, c=context: finish_batch(parent, result, c),
+                    lambda batch, c=context: start_batch(
+                        parent, batch, c, pool=parent.scheduler.pool
+                    ),
+                    lambda result, c=context: finish_batch(
+                        parent, result, c, stats=parent.cp_tap.stats, hold=parent.scheduler.hold
+                    ),
                 )
                 for record in records:
                     out.append(("things", record))

@@ -15,7 +15,8 @@ import pytest
 from taps_common import paging
 from taps_common.fanout import unwrap
 from taps_common.read_ahead import ReadAhead
-from taps_common.scheduler import Scheduler
+from taps_common.run_stats import RunStats, StreamOutcome
+from taps_common.scheduler import WARM_AHEAD, Scheduler
 from tests.unit.fakes import HANG_GUARD, FakeApi, FakeStream, InFlight, run_bounded
 
 MAIN = threading.current_thread().name
@@ -66,7 +67,10 @@ def test_pool_read_aheads_and_the_callers_thread_share_the_slots():
     api = FakeApi(sched, lambda path, plan: [{"id": i} for i in range(40)])
     streams = [FakeStream(f"s{i}", api, path=f"/s{i}", page_limit=2) for i in range(3)]
     try:
-        read_aheads = [ReadAhead(lambda s=s: paging.walk(s, None), depth=2) for s in streams[:2]]
+        read_aheads = [
+            ReadAhead(lambda s=s: paging.walk(s, None, stats=s.cp_tap.stats), depth=2)
+            for s in streams[:2]
+        ]
         details = api.scheduler.pool.map_ordered(
             lambda i: api.get(f"/detail/{i}", {}), list(range(30))
         )
@@ -334,3 +338,61 @@ def test_max_concurrency_one_runs_every_batch_inline_in_order():
     threads = {threading.current_thread().name}
     sched.pool.map_ordered(lambda _: threads.add(threading.current_thread().name), [1, 2, 3])
     assert threads == {MAIN}, "the pool sends requests inline too"
+
+
+class Upcoming:
+    """A stream as the warm-ahead policy sees it; ``start_pages`` returns ClosablePages."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        partitions: list[dict[str, Any]] | None = None,
+        is_child: bool = False,
+        selected: bool = True,
+        fetch_ahead: bool = True,
+    ) -> None:
+        self.name = name
+        self.partitions = partitions
+        self.is_child = is_child
+        self.selected = selected
+        self.fetch_ahead = fetch_ahead
+        self.remembered: list[dict[str, Any]] = []
+
+    def tenant(self, context: Any) -> str:
+        return str((context or {}).get("ws") or "")
+
+    def remember_start(self, context: Any) -> None:
+        self.remembered.append(dict(context))
+
+    def start_pages(self, context: Any) -> ClosablePages:
+        return ClosablePages()
+
+
+def test_a_streams_last_context_starts_the_next_selected_top_level_streams():
+    sched = Scheduler(2)
+    stats = RunStats()
+    done = Upcoming("done", partitions=[{"ws": "a"}, {"ws": "b"}])
+    later = [
+        Upcoming("child", is_child=True),
+        Upcoming("off", selected=False),
+        Upcoming("served", fetch_ahead=False),  # counts towards WARM_AHEAD, starts nothing
+        Upcoming("ended", partitions=[{"ws": "a"}]),
+        Upcoming("next", partitions=[{"ws": "a"}, {"ws": "b"}]),
+        Upcoming("third"),
+        Upcoming("beyond"),  # past WARM_AHEAD
+    ]
+    assert WARM_AHEAD == 4
+    stats.end("ended", "a", StreamOutcome.FAILED, "broke")
+    streams = [done, *later]
+
+    sched.start_next_streams(done, {"ws": "a"}, streams, stats)  # not its last context
+    assert not any(sched.is_warm(s.name) for s in later)
+
+    sched.start_next_streams(done, {"ws": "b"}, streams, stats)
+    warm = [s.name for s in later if sched.is_warm(s.name)]
+    assert warm == ["next", "third"]
+    assert later[4].remembered == [{"ws": "a"}]  # its first context's bookmark, read here
+    assert later[5].remembered == [{}]
+    assert sched.take_warm("next", {"ws": "a"}) is not None
+    sched.shutdown()

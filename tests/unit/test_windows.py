@@ -19,7 +19,7 @@ from tap_segment.streams import AuditEventsStream, DensityWindows, iso
 from taps_common import paging
 from taps_common.errors import ApiResponseError, StreamEndedError
 from taps_common.paging import ChunkPlanner
-from taps_common.run_stats import FAILED
+from taps_common.run_stats import StreamOutcome
 from taps_common.scheduler import Scheduler
 from tests.unit.fakes import FakeStream, run_bounded
 
@@ -181,6 +181,7 @@ class AuditWindows(FakeStream):
     def __init__(self, api: EventApi, *, window_hours: float, page_limit: int = 5) -> None:
         super().__init__("audit_events", api, path="/audit-events", page_limit=page_limit)
         self.cp_tap.settings = SimpleNamespace(audit_window_hours=window_hours)
+        self.segment = self.cp_tap  # SegmentStream reads the tap's Segment side under this name
         self.chunks: list[list[dict[str, Any]]] = []
 
     def chunk_planner(self, todo: list[dict[str, Any]], width: int) -> ChunkPlanner:
@@ -214,7 +215,11 @@ def walk_events(max_concurrency: int) -> tuple[list[dict[str, Any]], AuditWindow
     stream = AuditWindows(EventApi(sched, dense_then_sparse()), window_hours=0.5)
     todo = plans(T0, END, 30 * MINUTE)
     try:
-        pages = run_bounded(lambda: list(paging.walk(stream, None, todo, parallel_plans=True)))
+        pages = run_bounded(
+            lambda: list(
+                paging.walk(stream, None, todo, stats=stream.cp_tap.stats, pool=sched.pool)
+            )
+        )
     finally:
         sched.shutdown()
     return [rec for page in pages for rec in page], stream
@@ -258,7 +263,10 @@ def test_a_server_that_always_says_more_cannot_make_the_walk_endless(monkeypatch
         # The walk ends with the error, or, where windows are fetched at once, a sibling
         # window may stop first because the stream has ended (the error is recorded then).
         with pytest.raises((ApiResponseError, StreamEndedError)):
-            run_bounded(lambda: list(paging.walk(stream, None, todo, parallel_plans=parallel)))
+            pool = sched.pool if parallel else None
+            run_bounded(
+                lambda: list(paging.walk(stream, None, todo, stats=stream.cp_tap.stats, pool=pool))
+            )
     finally:
         sched.shutdown()
     # Windows were split while they were long enough, and never below the shortest.
@@ -267,5 +275,5 @@ def test_a_server_that_always_says_more_cannot_make_the_walk_endless(monkeypatch
     # A day halved until under two minutes is 10 levels deep: well under this.
     assert api.served < 200
     ending = stream.cp_tap.stats.ending("audit_events", "")
-    assert ending is not None and ending.status == FAILED
+    assert ending is not None and ending.status == StreamOutcome.FAILED
     assert ("More than 4 pages" if fresh else "already returned") in ending.reason
