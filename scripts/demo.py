@@ -14,11 +14,13 @@ port).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ STATE_DIR = mt.ROOT / "output" / "demo-state"
 # The HR roster the demo loads unless EVIDENCE_HR_ROSTER names another: leavers whose sandbox
 # accounts world step 1 removes (late, in time) or keeps (README "Leavers").
 EXAMPLE_ROSTER = mt.ROOT / "examples" / "hr_roster.csv"
+DEMO_ROSTER = mt.ROOT / "output" / "demo-hr-roster.csv"
 RUN_TIMEOUT_S = 900.0
 MAX_VALUE = 60  # long before/after values (JSON config) are cut to this for the terminal
 
@@ -161,6 +164,25 @@ def print_findings(path: Path) -> None:
     )
 
 
+def dated_roster() -> Path:
+    """The example roster with its scheduled leaver (dated in the future, so the file reads
+    right on any day) dated now instead: the demo's second run then finds that account
+    removed within the day, as a leaver removed in time."""
+    with EXAMPLE_ROSTER.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    now = datetime.now(UTC).replace(microsecond=0)
+    for row in rows:
+        left = row["terminated_at"].strip()
+        if left and datetime.fromisoformat(left.replace("Z", "+00:00")).date() > now.date():
+            row["terminated_at"] = now.isoformat()
+    DEMO_ROSTER.parent.mkdir(parents=True, exist_ok=True)
+    with DEMO_ROSTER.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return DEMO_ROSTER
+
+
 def main() -> int:
     """Set up, run the job, change the world, run again, print the findings."""
     port = requested_port()
@@ -178,7 +200,7 @@ def main() -> int:
         stale.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     env["TARGET_DUCKDB_PATH"] = str(path)  # the loader, dbt and the pack (meltano.yml)
-    env["EVIDENCE_HR_ROSTER"] = os.environ.get("EVIDENCE_HR_ROSTER") or str(EXAMPLE_ROSTER)
+    env["EVIDENCE_HR_ROSTER"] = os.environ.get("EVIDENCE_HR_ROSTER") or str(dated_roster())
 
     sandbox = Sandbox(SandboxOptions(), port=port)
     try:

@@ -11,10 +11,12 @@
 {%- endif %}
 {%- set grace_micros = (grace | string | trim | float) * 86400 * 1000000 %}
 
+-- A termination dated after the build is not a leaver yet (HR exports list scheduled
+-- leavers): listing it would call still_active an account that rightly still works.
 with leavers as (
     select email, email_key, terminated_at
     from {{ ref('stg_hr__roster') }}
-    where terminated_at is not null
+    where terminated_at is not null and terminated_at <= {{ evidence_build_time() }}
 ),
 
 versions as (
