@@ -15,6 +15,7 @@ port).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -167,19 +168,16 @@ def print_findings(path: Path) -> None:
 def dated_roster() -> Path:
     """The example roster with its scheduled leaver (dated in the future, so the file reads
     right on any day) dated now instead: the demo's second run then finds that account
-    removed within the day, as a leaver removed in time."""
-    with EXAMPLE_ROSTER.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    removed within the day, as a leaver removed in time. Only that date is replaced in the
+    file's text, so nothing else of it is rewritten."""
+    text = EXAMPLE_ROSTER.read_text(encoding="utf-8")
     now = datetime.now(UTC).replace(microsecond=0)
-    for row in rows:
+    for row in csv.DictReader(io.StringIO(text)):
         left = row["terminated_at"].strip()
         if left and datetime.fromisoformat(left.replace("Z", "+00:00")).date() > now.date():
-            row["terminated_at"] = now.isoformat()
+            text = text.replace(f",{left}", f",{now.isoformat()}")
     DEMO_ROSTER.parent.mkdir(parents=True, exist_ok=True)
-    with DEMO_ROSTER.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    DEMO_ROSTER.write_text(text, encoding="utf-8")
     return DEMO_ROSTER
 
 
