@@ -21,7 +21,7 @@ from tests.review_helpers import sandbox_review_keys, write_decisions
 from tests.sandbox_roster import SandboxLeavers, write_sandbox_roster
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI_TIMEOUT_S = 300
+CLI_TIMEOUT_S = 300  # the pack of a large warehouse
 REVIEWER = 'Ada "<b>Auditor</b>" =1+1'  # typed by a person: markup and a formula stay text
 Query = Callable[[str], list[tuple[Any, ...]]]
 
@@ -42,9 +42,9 @@ def add_roster(env: dict[str, str], folder: Path) -> tuple[dict[str, str], Sandb
     return {**env, "EVIDENCE_HR_ROSTER": str(path)}, who
 
 
-def evidence_pack(*args: str, env: dict[str, str] | None = None) -> None:
-    """``python -m evidence_pack ARGS`` as a user runs it; fails the test on a non-zero exit."""
-    proc = subprocess.run(
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m evidence_pack ARGS`` as a user runs it, bounded; whatever it returns."""
+    return subprocess.run(
         [sys.executable, "-m", "evidence_pack", *args],
         check=False,
         capture_output=True,
@@ -54,6 +54,11 @@ def evidence_pack(*args: str, env: dict[str, str] | None = None) -> None:
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
     )
+
+
+def evidence_pack(*args: str, env: dict[str, str] | None = None) -> None:
+    """``run_cli``; fails the test on a non-zero exit."""
+    proc = run_cli(*args, env=env)
     assert proc.returncode == 0, f"evidence-pack {args[:1]} exited {proc.returncode}: {proc.stderr}"
 
 

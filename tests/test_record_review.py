@@ -18,8 +18,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,28 +32,14 @@ from taps_sandbox.base import SENTINEL
 from taps_sandbox.hostile import BIDI, DOT_BREAKOUT, HYPERLINK, LONG, SCRIPT, TAB
 from tests import evidence_fixture as fx
 from tests import pg_server
+from tests.access_review_flow import run_cli
 from tests.review_helpers import write_decisions
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI_TIMEOUT_S = 180
 PASSWORD_ENV = "EVIDENCE_TEST_PG_PASSWORD"
 SQL_INJECTION = "Robert'); DROP TABLE evidence_reviews.access_decisions; --"
 REVIEWER = f"{SCRIPT} {SQL_INJECTION}"
 TABLE = "evidence_reviews.access_decisions"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m evidence_pack ...` as a user runs it, bounded."""
-    return subprocess.run(
-        [sys.executable, "-m", "evidence_pack", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def free_port() -> int:

@@ -32,7 +32,7 @@ from taps_sandbox.base import SENTINEL, SandboxOptions
 from taps_sandbox.server import Sandbox
 from tests import evidence_fixture as fx
 from tests import pg_server
-from tests.access_review_flow import add_roster, record_review
+from tests.access_review_flow import add_roster, record_review, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,21 +42,6 @@ REAL_DUCKDB = os.environ.get("EVIDENCE_PACK_TEST_DUCKDB")
 PIPELINE_TIMEOUT_S = 900.0
 PASSWORD_ENV = "EVIDENCE_TEST_PG_PASSWORD"
 PASSWORD = f"{SENTINEL}-pg-password"
-CLI_TIMEOUT_S = 180
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m evidence_pack ...`, bounded."""
-    return subprocess.run(
-        [sys.executable, "-m", "evidence_pack", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def utc(value: Any) -> datetime | None:
