@@ -69,6 +69,7 @@
     {%- if not execute -%}
         {{ return(found) }}
     {%- endif -%}
+    {%- set tables = source_tables_with_columns() -%}
     {%- for node in graph.sources.values() | sort(attribute='unique_id') -%}
         {%- set meta = node.config.get('meta') or node.get('meta') or {} -%}
         {%- set source_meta = node.get('source_meta') or {} -%}
@@ -77,13 +78,9 @@
                 and node.source_name in ('segment', 'fivetran') and meta.get('primary_key') -%}
             {%- set entry = {'system': node.source_name, 'stream': node.name, 'relation': none} -%}
             {%- set rel = source(node.source_name, node.name) -%}
-            {%- set existing = adapter.get_relation(
-                database=rel.database, schema=rel.schema, identifier=rel.identifier) -%}
-            {%- if existing is not none -%}
-                {%- set by_name = {} -%}
-                {%- for col in adapter.get_columns_in_relation(existing) -%}
-                    {%- do by_name.update({col.name | lower: col}) -%}
-                {%- endfor -%}
+            {%- set by_name = tables.get((rel.schema | lower, rel.identifier | lower)) -%}
+            {%- if by_name is not none -%}
+                {%- set existing = rel -%}
                 {%- set renamed = meta.get('key_renamed') or {} -%}
                 {%- set parts = [] -%}
                 {%- for key in meta['primary_key'] -%}
@@ -108,6 +105,46 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(found) }}
+{%- endmacro %}
+
+{#- Every table of the schemas this package's segment and fivetran sources read, as
+    {(schema, table): {column name: Column}}, keyed in lower case (a Column keeps the
+    name's own case, which PostgreSQL needs): one information_schema query per
+    schema instead of two introspection queries per table (74 tables: seconds of the build). -#}
+{% macro source_tables_with_columns() -%}
+    {%- set schemas = [] -%}
+    {%- set database = {'name': none} -%}
+    {%- for node in graph.sources.values() -%}
+        {%- if node.package_name == evidence_package()
+                and node.source_name in ('segment', 'fivetran') -%}
+            {%- set rel = source(node.source_name, node.name) -%}
+            {%- do database.update({'name': rel.database}) -%}
+            {%- if rel.schema | lower not in schemas -%}
+                {%- do schemas.append(rel.schema | lower) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set tables = {} -%}
+    {%- if schemas -%}
+        {%- set query -%}
+            select lower(table_schema), lower(table_name), column_name, data_type
+            from information_schema.columns
+            where lower(table_schema) in (
+                {%- for s in schemas %}'{{ s }}'{{ ', ' if not loop.last }}{% endfor -%})
+            {%- if database.name %}
+              and lower(table_catalog) = lower('{{ database.name }}')
+            {%- endif %}
+            order by 1, 2, ordinal_position
+        {%- endset -%}
+        {%- for row in run_query(query).rows -%}
+            {%- set key = (row[0], row[1]) -%}
+            {%- if key not in tables -%}
+                {%- do tables.update({key: {}}) -%}
+            {%- endif -%}
+            {%- do tables[key].update({row[2] | lower: api.Column.create(row[2], row[3])}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(tables) }}
 {%- endmacro %}
 
 {#- system, stream of every listed stream (a table or not). -#}
