@@ -8,6 +8,10 @@ signature.
 - ``Stream._write_activate_version_message``: the SDK sends ACTIVATE_VERSION before the first
   record, which marks every old row deleted even when the stream then fails or is gated; it
   is held back until the stream is known to be whole.
+
+One public hook is overridden for the same purpose: ``Stream.finalize_state_progress_markers``,
+which ``Tap.sync_all`` calls right after each top-level stream's ``sync`` (test_sdk_overrides
+checks that it still does).
 """
 
 from __future__ import annotations
@@ -87,3 +91,20 @@ class ActivateVersionWhenWhole(Stream):
         version, self._pending_version = self._pending_version, None
         if version is not None and self.stream_is_whole():
             Stream._write_activate_version_message(self, version)
+
+    @override
+    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
+        """After a top-level stream's ``sync`` (its children sync inside it), that stream and
+        every stream below it are through: their ACTIVATE_VERSION goes now, so a target that
+        drains on it (target-postgres) loads them while later streams are read, not all at
+        the end of the run."""
+        super().finalize_state_progress_markers(state)
+        if self.parent_stream_type is None and not state:
+            self.activate_tree()
+
+    def activate_tree(self) -> None:
+        """``activate_version`` for this stream and every stream below it."""
+        self.activate_version()
+        for child in self.child_streams:
+            if isinstance(child, ActivateVersionWhenWhole):
+                child.activate_tree()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 
-from singer_sdk import Stream
+from singer_sdk import Stream, Tap
 from singer_sdk.plugin_base import PluginBase
 
 from taps_common.sdk_overrides import ActivateVersionWhenWhole, SettingsCheckedInOneLine
@@ -48,6 +48,29 @@ def test_activate_version_comes_after_the_records_of_a_whole_stream(sandbox):
         if '"ACTIVATE_VERSION"' in line
     }
     assert set(full_table) - {"sync_runs"} == activated
+
+
+def test_finalize_is_still_called_right_after_each_top_level_sync():
+    hook = Stream.finalize_state_progress_markers
+    assert list(inspect.signature(hook).parameters) == ["self", "state"]
+    lines = [line.strip() for line in inspect.getsource(Tap.sync_all).splitlines()]
+    assert lines[lines.index("stream.sync()") + 1] == "stream.finalize_state_progress_markers()"
+
+
+def test_activate_version_goes_once_its_stream_tree_is_through(sandbox):
+    """A finished stream's ACTIVATE_VERSION (and its children's) comes before the records of
+    the streams read after it, so target-postgres loads it while the tap goes on."""
+    run = run_tap("tap-segment", segment_config(emit_activate_version_messages=True))
+    assert run.returncode == 0, run.stderr[-2000:]
+    order = [
+        (message["type"], message.get("stream"))
+        for message in map(json.loads, run.stdout.splitlines())
+        if message["type"] in ("RECORD", "ACTIVATE_VERSION")
+    ]
+    first_user = order.index(("RECORD", "users"))
+    for stream in ("destinations", "destination_filters", "sources", "source_settings"):
+        assert order.index(("ACTIVATE_VERSION", stream)) < first_user, stream
+    assert order.index(("ACTIVATE_VERSION", "users")) > first_user
 
 
 def test_no_activate_version_for_a_stream_gated_or_failed(make_sandbox):
