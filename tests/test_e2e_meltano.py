@@ -499,6 +499,29 @@ def test_plugins_are_installed_compiled(meltano_installed: None) -> None:
         )
 
 
+def test_dbt_log_file_keeps_info_not_debug(meltano_installed: None, tmp_path: Path) -> None:
+    """Through Meltano, dbt writes info to logs/dbt.log, not its debug events (each query and
+    cache step: a twentieth of a build's time); DBT_LOG_LEVEL_FILE=debug brings them back."""
+    base = {
+        **{k: v for k, v in mt.clean_env().items() if not k.startswith("DBT_")},
+        "TARGET_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+    }
+    levels = {}
+    for name, extra in (("default", {}), ("debug", {"DBT_LOG_LEVEL_FILE": "debug"})):
+        logs = tmp_path / f"logs-{name}"
+        env = {**base, **extra, "DBT_LOG_PATH": str(logs), "DBT_TARGET_PATH": str(logs / "t")}
+        try:
+            mt.meltano(
+                "--environment=sandbox", "invoke", "dbt-duckdb", "parse", env=env, timeout=300
+            )
+        except mt.MeltanoError as err:
+            pytest.fail(str(err))
+        text = (logs / "dbt.log").read_text(encoding="utf-8")
+        levels[name] = set(re.findall(r"^\S+ \[(\w+)\s*\]", text, flags=re.MULTILINE))
+    assert levels["default"] == {"info"}, levels
+    assert "debug" in levels["debug"], levels
+
+
 def test_meltano_to_duckdb(sandbox: Sandbox, meltano_env: dict[str, str]) -> None:
     """The combined job into DuckDB: tables hold the taps' records, second run upserts, state
     kept."""
