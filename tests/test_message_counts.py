@@ -81,3 +81,31 @@ def test_child_streams_log_their_metrics_once_per_run():
         assert timers[child] == 1, f"{child}: {timers[child]} sync_duration lines"
         assert openings[child] == 1, f"{child}: {openings[child]} 'Beginning sync' lines"
         assert sum(counts[child]) == records[child], f"{child}: {counts[child]}"
+
+
+def test_a_changed_schema_goes_out_again(capfdbinary):
+    """Only an identical SCHEMA is dropped: one changed in place (the SDK hands the same schema
+    object each time), or with other key properties, goes out."""
+    from singer_sdk.singerlib.messages import SchemaMessage
+
+    from taps_common.message_writer import BatchedMsgSpecWriter
+
+    writer = BatchedMsgSpecWriter()
+    schema = {"type": "object", "properties": {"id": {"type": "string"}}}
+    for _ in range(3):
+        writer.write_message(SchemaMessage("s", schema, ["id"]))
+    schema["properties"]["name"] = {"type": ["string", "null"]}
+    writer.write_message(SchemaMessage("s", schema, ["id"]))
+    writer.write_message(SchemaMessage("s", schema, ["id"]))
+    writer.write_message(SchemaMessage("s", schema, ["id", "name"]))
+    writer.write_message(SchemaMessage("t", schema, ["id", "name"]))
+    writer.flush()
+    sent = [json.loads(line) for line in capfdbinary.readouterr().out.splitlines()]
+    assert [
+        (m["stream"], sorted(m["schema"]["properties"]), m["key_properties"]) for m in sent
+    ] == [
+        ("s", ["id"], ["id"]),
+        ("s", ["id", "name"], ["id"]),
+        ("s", ["id", "name"], ["id", "name"]),
+        ("t", ["id", "name"], ["id", "name"]),
+    ]
