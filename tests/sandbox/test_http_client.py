@@ -77,6 +77,42 @@ def logged_waits(messages: list[str]) -> list[float]:
     return [float(m.rsplit(" in ", 1)[1].split()[0]) for m in messages if "HTTP 429" in m]
 
 
+def test_the_environments_proxy_still_applies(make_sandbox, monkeypatch):
+    """The client reads the proxy settings once when it starts, not per request: a URL on
+    another host still goes through HTTP_PROXY (the sandbox answers as that proxy), and with
+    NO_PROXY naming the host it does not. The other host is a closed loopback port, so a
+    request that missed the proxy is refused here and goes nowhere else."""
+    sb = make_sandbox()
+    proxy = f"http://127.0.0.1:{sb.port}"
+    for key in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(key, proxy)
+    for key in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(key, "")
+    elsewhere = ApiHttpClient(
+        base_url="http://127.0.0.2:1/fivetran",
+        auth=HTTPBasicAuth(FIVETRAN_API_KEY, FIVETRAN_API_SECRET),
+        user_agent="test/0",
+        timeout=5.0,
+        policy=RetryPolicy(max_retries=0),
+        limiter=RateLimiter(),
+        stats=RunStats(),
+        logger=LOG,
+        pool_size=4,
+    )
+    monkeypatch.delenv("HTTP_PROXY")  # read at the start: a later change does not apply
+    monkeypatch.delenv("http_proxy")
+    for _ in range(3):
+        body, _ = elsewhere.get_json("/v1/groups", {"limit": 1}, stream="groups")
+        assert body["data"]["items"]
+    assert len(sb.requests("fivetran")) == 3
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = fivetran_client(sb)
+    assert direct.session.proxies.get("http") is None
+    direct.get_json("/v1/groups", {"limit": 1}, stream="groups")
+    assert len(sb.requests("fivetran")) == 4
+
+
 def test_fivetran_429_waits_retry_after_then_succeeds(make_sandbox, caplog):
     """Retry-After is whole seconds (1 or 2 here); the backoff of this client is 10 ms, so a
     retry a second after the 429 can only come from the header."""
