@@ -83,7 +83,7 @@ ROWS = (
         "retry loop: Fivetran `Retry-After` and Segment `msBeforeNext` / `X-RateLimit-Reset` "
         "waits measured against the backoff, 5xx exhaustion with path and status, timeouts and "
         "resets, a `Retry-After` beyond `max_retry_wait_seconds` fails fast, 403 not retried, "
-        "bodies msgspec cannot hold",
+        "bodies msgspec cannot hold, the environment's proxy (read once) still applied",
         "tests/sandbox/test_http_client.py",
     ),
     Row(
