@@ -133,12 +133,22 @@ def _peak_kb(pid: int) -> int:
     return 0
 
 
-def _cpu_seconds(pid: int) -> float:
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state is [0], starttime [19])."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+        return []
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
+
+
+def _identity(pid: int, fields: list[str]) -> tuple[int, str]:
+    """A pid with its start time: pids wrap (pid_max can be 32768), and a job starts thousands
+    of processes, so a tap can get the pid of an earlier, ended discovery run."""
+    return pid, fields[19] if fields else ""
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -158,7 +168,7 @@ class TreePoller:
 
     def __init__(self, root: int, started: float) -> None:
         self.root, self.started = root, started
-        self.procs: dict[int, Proc] = {}
+        self.procs: dict[tuple[int, str], Proc] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -180,15 +190,17 @@ class TreePoller:
                     continue
                 seen.add(pid)
                 todo.extend(_children(pid))
-                proc = self.procs.get(pid)
+                fields = _stat(pid)
+                key = _identity(pid, fields)
+                proc = self.procs.get(key)
                 if proc is None:
                     role = role_of(_cmdline(pid))
                     if role is None:
                         continue
-                    proc = self.procs[pid] = Proc(pid, role, now, now)
+                    proc = self.procs[key] = Proc(pid, role, now, now)
                 proc.end = now
                 proc.peak_kb = max(proc.peak_kb, _peak_kb(pid))
-                proc.cpu_s = max(proc.cpu_s, _cpu_seconds(pid))
+                proc.cpu_s = max(proc.cpu_s, _cpu_seconds(fields))
             self._stop.wait(POLL_S)
 
 
