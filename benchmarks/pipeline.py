@@ -193,6 +193,13 @@ class TreePoller:
                 fields = _stat(pid)
                 key = _identity(pid, fields)
                 proc = self.procs.get(key)
+                if proc is not None and proc.role == "meltano":
+                    # Meltano forks, then execs the plugin: a child seen in between shows
+                    # Meltano's command line, so a "meltano" process is looked at again.
+                    cmdline = _cmdline(pid)
+                    if cmdline and role_of(cmdline) != "meltano":
+                        del self.procs[key]
+                        proc = None
                 if proc is None:
                     role = role_of(_cmdline(pid))
                     if role is None:
