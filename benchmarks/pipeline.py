@@ -6,9 +6,9 @@ One sandbox (large size, 100 ms added latency by default) serves every run. Per 
 nothing changed in between (the daily case), then the evidence pack, and prints:
 
 - each tap alone to /dev/null (its console script, the settings the job gives it);
-- per run of the job: its wall time, the extract+load of each tap, dbt build and Meltano's
-  own share, all read off the process tree (polled every 50 ms: start, end, peak RSS of every
-  process Meltano starts);
+- per run of the job: its wall time, the extract+load of each tap (the HR roster's too), dbt
+  build and Meltano's own share, CPU seconds and peak RSS of Meltano and of every process it
+  starts, all read off the process tree (polled every 50 ms);
 - the job's wall divided by the two taps' wall alone (goal <= 1.3), and the second run's wall
   against the first (goal: no slower).
 
@@ -40,7 +40,15 @@ POLL_S = 0.05
 JOB_GOAL = 1.3
 TICKS = os.sysconf("SC_CLK_TCK")
 # What a process is called in the tables: the first of these names its command line holds.
-ROLES = ("tap-segment", "tap-fivetran", "target-duckdb", "target-postgres", "dbt", "meltano")
+ROLES = (
+    "tap-segment",
+    "tap-fivetran",
+    "tap-hr-roster",
+    "target-duckdb",
+    "target-postgres",
+    "dbt",
+    "meltano",
+)
 
 
 @dataclass
@@ -63,16 +71,18 @@ class JobRun:
     wall: float
     procs: list[Proc] = field(default_factory=list)
 
-    def span(self, role: str, index: int = 0) -> tuple[float, float] | None:
-        """Start and end of the ``index``-th process of ``role`` (in start order)."""
-        found = sorted((p for p in self.procs if p.role == role), key=lambda p: p.start)
-        if len(found) <= index:
+    def span(self, role: str) -> tuple[float, float] | None:
+        """From the first process of ``role`` starting to the last one ending (a tap's
+        catalog discovery, then its sync)."""
+        found = [(p.start, p.end) for p in self.procs if p.role == role]
+        if not found:
             return None
-        return found[index].start, found[index].end
+        return min(s for s, _ in found), max(e for _, e in found)
 
     def extract_load(self, tap: str, loader: str) -> float:
-        """Wall of one tap's task: from its tap or target starting to both having ended (the
-        target is the loader process that ran alongside the tap the longest)."""
+        """Wall of one tap's task: from its tap (discovery included) or target starting to
+        both having ended (the target is the loader process that ran alongside the tap the
+        longest)."""
         tap_span = self.span(tap)
         targets = [(p.start, p.end) for p in self.procs if p.role == loader]
         if tap_span is None or not targets:
@@ -86,10 +96,7 @@ class JobRun:
 
     def dbt(self) -> float:
         """Wall of dbt build: the first dbt process's start to the last one's end."""
-        spans = [(p.start, p.end) for p in self.procs if p.role == "dbt"]
-        if not spans:
-            return float("nan")
-        return max(e for _, e in spans) - min(s for s, _ in spans)
+        return float("nan") if (span := self.span("dbt")) is None else span[1] - span[0]
 
     def cpu(self, role: str) -> float:
         """CPU seconds of this role's processes (as last sampled)."""
@@ -347,28 +354,27 @@ def report(
     """The per-phase table of one warehouse and its verdicts."""
     print(f"\n  {warehouse}: `meltano run` of the evidence job")
     print(
-        "  | run | job wall | job / taps alone | segment E+L | fivetran E+L | dbt build "
-        "| Meltano's own | peak RSS tap-segment / tap-fivetran / target / dbt |"
+        "  | run | job wall | job / taps alone | segment E+L | fivetran E+L | HR roster E+L "
+        "| dbt build | Meltano's own |"
     )
     print("  |---|---|---|---|---|---|---|---|")
     for run in runs:
-        seg, fiv, dbt = (
+        seg, fiv, hr, dbt = (
             run.extract_load("tap-segment", loader),
             run.extract_load("tap-fivetran", loader),
+            run.extract_load("tap-hr-roster", loader),
             run.dbt(),
         )
         print(
             f"  | {run.label} | {run.wall:.1f} s | {run.wall / taps_wall:.2f} | {seg:.1f} s "
-            f"| {fiv:.1f} s | {dbt:.1f} s | {run.wall - seg - fiv - dbt:.1f} s "
-            f"| {run.peak_mb('tap-segment'):.0f} / {run.peak_mb('tap-fivetran'):.0f} / "
-            f"{run.peak_mb(loader):.0f} / {run.peak_mb('dbt'):.0f} MB |"
+            f"| {fiv:.1f} s | {hr:.1f} s | {dbt:.1f} s | {run.wall - seg - fiv - hr - dbt:.1f} s |"
         )
+    roles = ("meltano", "tap-segment", "tap-fivetran", "tap-hr-roster", loader, "dbt")
     for run in runs:
-        cpu = ", ".join(
-            f"{role} {run.cpu(role):.1f}"
-            for role in ("meltano", "tap-segment", "tap-fivetran", loader, "dbt")
-        )
+        cpu = ", ".join(f"{role} {run.cpu(role):.1f}" for role in roles)
         print(f"  CPU seconds, {run.label}: {cpu}")
+        peaks = ", ".join(f"{role} {run.peak_mb(role):.0f}" for role in roles)
+        print(f"  peak RSS MB, {run.label}: {peaks}")
     print(f"  evidence pack: {pack_wall:.1f} s, peak RSS {pack_rss:.0f} MB")
     first, second = runs
     ratio = first.wall / taps_wall
