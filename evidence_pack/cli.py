@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from evidence_pack import ReportError
+from evidence_pack.data import DEFAULT_RAW_SCHEMAS
 from evidence_pack.diagram import GRAPHVIZ_MISSING, graphviz_available
 from evidence_pack.pack import build
 from evidence_pack.review import prepare, store
@@ -104,6 +105,16 @@ def build_parser(*, commands: bool = False) -> argparse.ArgumentParser:
         help="the moment key, invite and login ages are measured from (default: now, UTC)",
     )
     _warehouse_options(p)
+    raw = p.add_argument_group(
+        "the taps' tables", "where each tap's sync_runs manifest is (its extractor's load_schema)"
+    )
+    for system, schema in DEFAULT_RAW_SCHEMAS.items():
+        raw.add_argument(
+            f"--{system}-schema",
+            default=schema,
+            metavar="NAME",
+            help=f"schema of tap-{system}'s tables (the dbt var {system}_schema; default {schema})",
+        )
     if commands:
         sub = p.add_subparsers(
             title="commands",
@@ -231,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         since = parse_time(args.since, "--since") if args.since else None
         wh = _open_warehouse(args)
         try:
-            out = build(wh, args.out, now=now, since=since)
+            raw_schemas = {s: getattr(args, f"{s}_schema") for s in DEFAULT_RAW_SCHEMAS}
+            out = build(wh, args.out, now=now, since=since, raw_schemas=raw_schemas)
         finally:
             wh.close()
     except ReportError as err:

@@ -8,8 +8,10 @@ target-duckdb) and on PostgreSQL (jsonb). Every time is held as an aware UTC dat
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from evidence_pack import ReportError
@@ -33,7 +35,12 @@ LEAVERS = "leaver_access"
 REVIEWS_SCHEMA = "evidence_reviews"
 DECISIONS_TABLE = "access_decisions"
 REVIEW_FOLLOWUP = "review_followup"
-SYNC_RUN_TABLES = (("segment", "sync_runs"), ("fivetran", "sync_runs"))
+# Where each tap's tables are (its load_schema; the dbt vars segment_schema and fivetran_schema),
+# by system: the pack reads each tap's `sync_runs` there.
+DEFAULT_RAW_SCHEMAS: Mapping[str, str] = MappingProxyType(
+    {"segment": "segment", "fivetran": "fivetran"}
+)
+SYNC_RUNS = "sync_runs"
 SYNC_RUN_COLUMNS = [
     "run_id",
     "tap",
@@ -235,11 +242,12 @@ def _read_mart(wh: Warehouse, table: str) -> tuple[list[dict[str, Any]], list[st
     return rows, list(wanted)
 
 
-def _read_runs(wh: Warehouse) -> list[Run]:
+def _read_runs(wh: Warehouse, raw_schemas: Mapping[str, str]) -> list[Run]:
     """Every run of both taps' manifests; at least one manifest table must exist."""
     runs: list[Run] = []
     found = False
-    for schema, table in SYNC_RUN_TABLES:
+    table = SYNC_RUNS
+    for system, schema in raw_schemas.items():
         have = wh.columns(schema, table)
         if have is None:
             continue
@@ -266,7 +274,7 @@ def _read_runs(wh: Warehouse) -> list[Run]:
             runs.append(
                 Run(
                     run_id=str(row["run_id"]),
-                    tap=str(row["tap"] or schema),
+                    tap=str(row["tap"] or system),
                     tap_version=str(row["tap_version"] or ""),
                     started_at=to_utc(row["started_at"]),
                     finished_at=to_utc(row["finished_at"]),
@@ -278,9 +286,11 @@ def _read_runs(wh: Warehouse) -> list[Run]:
                 )
             )
     if not found:
+        where = " nor ".join(f"{schema}.{table}" for schema in raw_schemas.values())
         raise ReportError(
-            f"{wh.label} has neither segment.sync_runs nor fivetran.sync_runs: load the taps "
-            "first (`make demo`), the manifest is what proves the lists are complete"
+            f"{wh.label} has neither {where}: load the taps first (`make demo`), the manifest "
+            "is what proves the lists are complete; tables in other schemas (the extractors' "
+            "load_schema): --segment-schema, --fivetran-schema"
         )
     return runs
 
@@ -436,9 +446,15 @@ def read_leavers(wh: Warehouse) -> list[dict[str, Any]] | None:
     return rows
 
 
-def load(wh: Warehouse, *, now: datetime, since: datetime | None) -> Evidence:
+def load(
+    wh: Warehouse,
+    *,
+    now: datetime,
+    since: datetime | None,
+    raw_schemas: Mapping[str, str] = DEFAULT_RAW_SCHEMAS,
+) -> Evidence:
     """Read everything once; `since=None` means "since the previous complete run"."""
-    runs = _read_runs(wh)
+    runs = _read_runs(wh, raw_schemas)
     access, _ = _read_mart(wh, "access_review")
     for row in access:
         row["roles"] = [str(r) for r in as_list(row["roles"])]

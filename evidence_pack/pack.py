@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
 from evidence_pack import ReportError
-from evidence_pack.data import load
+from evidence_pack.data import DEFAULT_RAW_SCHEMAS, load
 from evidence_pack.diagram import flows_picture
 from evidence_pack.exports import drata_files, manifest, table_files, vanta_files
 from evidence_pack.page import render
@@ -32,10 +33,17 @@ def _check_target(out: Path) -> None:
         )
 
 
-def build(wh: Warehouse, out: Path, *, now: datetime, since: datetime | None) -> Path:
+def build(
+    wh: Warehouse,
+    out: Path,
+    *,
+    now: datetime,
+    since: datetime | None,
+    raw_schemas: Mapping[str, str] = DEFAULT_RAW_SCHEMAS,
+) -> Path:
     """Read the warehouse once and write the whole pack to `out`; returns `out`."""
     _check_target(out)
-    ev = load(wh, now=now, since=since)
+    ev = load(wh, now=now, since=since, raw_schemas=raw_schemas)
     svg = flows_picture(ev.data_flows)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

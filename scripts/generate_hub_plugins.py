@@ -283,8 +283,27 @@ PACK_SETTINGS: list[tuple[str, str, str, str, str]] = [
         "string",
         "Database holding the evidence marts and the taps' sync_runs tables.",
     ),
+    (
+        "segment_schema",
+        "--segment-schema",
+        "tap-segment's schema",
+        "string",
+        "Schema of tap-segment's tables (its load_schema), where the pack reads sync_runs.",
+    ),
+    (
+        "fivetran_schema",
+        "--fivetran-schema",
+        "tap-fivetran's schema",
+        "string",
+        "Schema of tap-fivetran's tables (its load_schema), where the pack reads sync_runs.",
+    ),
 ]
-PACK_DEFAULTS = {"out": "$MELTANO_PROJECT_ROOT/output/evidence-pack", "pg_port": 5432}
+PACK_DEFAULTS = {
+    "out": "$MELTANO_PROJECT_ROOT/output/evidence-pack",
+    "pg_port": 5432,
+    "segment_schema": "segment",
+    "fivetran_schema": "fivetran",
+}
 
 
 def evidence_pack() -> dict[str, Any]:
@@ -335,11 +354,19 @@ def evidence_pack() -> dict[str, Any]:
         "settings": settings,
         "commands": {
             "report": {
-                "args": args("duckdb", "out"),
+                "args": args("duckdb", "out", "segment_schema", "fivetran_schema"),
                 "description": "Write the evidence pack from the DuckDB warehouse.",
             },
             "report-postgres": {
-                "args": args("pg_host", "pg_port", "pg_user", "pg_database", "out"),
+                "args": args(
+                    "pg_host",
+                    "pg_port",
+                    "pg_user",
+                    "pg_database",
+                    "out",
+                    "segment_schema",
+                    "fivetran_schema",
+                ),
                 "description": "Write the evidence pack from the PostgreSQL warehouse.",
             },
         },

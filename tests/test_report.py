@@ -1052,6 +1052,39 @@ def test_duckdb_file_named_like_the_schema(tmp_path: Path, fixture_duckdb: Path)
     assert (tmp_path / "o" / "index.html").is_file()
 
 
+def test_taps_tables_in_schemas_of_their_own(tmp_path: Path, fixture_duckdb: Path) -> None:
+    """An own Meltano project loads into each extractor's load_schema (Meltano's default is the
+    namespace, tap_segment): the pack reads sync_runs there when told, and says how when not."""
+    import duckdb
+
+    moved = tmp_path / "moved.duckdb"
+    shutil.copy(fixture_duckdb, moved)
+    schemas = {"segment": "tap_segment", "fivetran": 'raw "fivetran"'}
+    with duckdb.connect(str(moved)) as con:
+        for old, new in schemas.items():
+            quoted = '"' + new.replace('"', '""') + '"'
+            con.execute(f"CREATE SCHEMA {quoted}")
+            con.execute(f"CREATE TABLE {quoted}.sync_runs AS SELECT * FROM {old}.sync_runs")
+            con.execute(f"DROP SCHEMA {old} CASCADE")
+    now = ("--now", fx.NOW.isoformat())
+    one_line_error(
+        run_cli("--duckdb", str(moved), "--out", str(tmp_path / "o"), *now),
+        "segment.sync_runs",
+        "--segment-schema",
+        "--fivetran-schema",
+    )
+    told = ("--segment-schema", schemas["segment"], "--fivetran-schema", schemas["fivetran"])
+    proc = run_cli("--duckdb", str(moved), "--out", str(tmp_path / "moved"), *now, *told)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("--duckdb", str(fixture_duckdb), "--out", str(tmp_path / "as-is"), *now)
+    assert proc.returncode == 0, proc.stderr
+    runs = [
+        (tmp_path / d / "tables" / "last_complete_runs.csv").read_text() for d in ("moved", "as-is")
+    ]
+    assert runs[0] == runs[1]
+    assert "ws-alpha" in runs[0] and "seg-run-" in runs[0]
+
+
 def test_since_option_sets_the_comparison_date(tmp_path: Path, fixture_duckdb: Path) -> None:
     import duckdb
 
